@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * driver.h — the contract between the core and a monitor driver.
+ *
+ * A driver is one `static const Driver` table with designated initialisers,
+ * listed in drivers/registry.c.  It owns protocol knowledge only: framing,
+ * decoding, the requests a monitor needs.  All I/O, reconnection, timing and
+ * storage stay in the core, which the driver reaches only through the
+ * DriverHost helpers (emit a reading, write bytes, read an option, log,
+ * count).  Hooks run on the daemon's event loop and must not block.
+ *
+ * Per-device state lives in DriverInstance.state (state_size bytes, zeroed
+ * by the core before init); there are no globals.  Nothing a device sends
+ * may make a driver allocate: buffers are fixed-size inside the state.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reading.h"
+
+typedef enum TransportKind {
+        TRANSPORT_SERIAL, /* byte stream: libserialport or the termios path (ptys) */
+        TRANSPORT_MODBUS, /* register polling in a worker thread */
+} TransportKind;
+
+typedef enum LineParity { PARITY_NONE, PARITY_ODD, PARITY_EVEN } LineParity;
+typedef enum LineFlow { FLOW_NONE, FLOW_RTSCTS, FLOW_XONXOFF } LineFlow;
+
+typedef struct LineSettings {
+        int baud;
+        int data_bits;
+        LineParity parity;
+        int stop_bits;
+        LineFlow flow;
+} LineSettings;
+
+/* How often a parameter normally arrives; the core's staleness and no-data
+ * conditions are multiples of this. */
+typedef struct ParamPeriod {
+        const char *parameter;
+        uint64_t period_usec;
+} ParamPeriod;
+
+/* A driver-specific configuration key. Generic keys (driver, port, bed,
+ * baud, ...) are the core's and are not listed here. */
+typedef struct DriverOption {
+        const char *key;
+        const char *default_value;
+        const char *help;
+} DriverOption;
+
+typedef enum DriverCounter {
+        DRIVER_COUNT_FRAMES_OK,      /* frames that passed the integrity check */
+        DRIVER_COUNT_FRAMES_BAD,     /* damaged: checksum, cut, bad escape, too long */
+        DRIVER_COUNT_BYTES_SKIPPED,  /* garbage between frames */
+        DRIVER_COUNT_RECORDS_IGNORED, /* good frames of a kind we do not decode (e.g. waveforms) */
+        _DRIVER_COUNT_MAX,
+} DriverCounter;
+
+typedef struct DriverInstance DriverInstance;
+
+/* Helpers the core gives a driver. userdata is the core's device. */
+typedef struct DriverHost {
+        void (*emit)(DriverInstance *d, const Reading *r);
+        int (*write)(DriverInstance *d, const void *buf, size_t len); /* 0 or -errno */
+        const char *(*option)(DriverInstance *d, const char *key);   /* NULL → use default */
+        void (*log)(DriverInstance *d, int priority, const char *fmt, ...)
+                __attribute__((format(printf, 3, 4)));
+        void (*count)(DriverInstance *d, DriverCounter which, unsigned n);
+} DriverHost;
+
+typedef struct Driver Driver;
+
+struct DriverInstance {
+        const Driver *driver;
+        const DriverHost *host;
+        void *core;  /* the core's device; opaque to drivers */
+        void *state; /* state_size bytes, zeroed before init */
+};
+
+struct Driver {
+        const char *name;        /* as used in config: "ge-s5" */
+        const char *description; /* one line for `vitalsd --list-drivers` */
+        TransportKind transport;
+        LineSettings line;              /* default line settings */
+        const DriverOption *options;    /* terminated by {NULL} */
+        const ParamPeriod *periods;     /* terminated by {NULL} */
+        size_t state_size;
+        /* Silence after which on_quiet runs (e.g. to repeat a request); 0 = never. */
+        uint64_t quiet_usec;
+
+        int (*init)(DriverInstance *d);       /* validate options; -EINVAL with a log line */
+        void (*fini)(DriverInstance *d);
+        int (*on_connect)(DriverInstance *d); /* port open: handshake, requests */
+        void (*on_bytes)(DriverInstance *d, const uint8_t *buf, size_t len);
+        int (*on_quiet)(DriverInstance *d);
+        int (*poll)(DriverInstance *d); /* Modbus drivers: run from the bus worker */
+};
+
+/* drivers/registry.c */
+const Driver *driver_find(const char *name);
+const Driver *const *driver_list(void); /* NULL-terminated */
+const char *line_parity_to_string(LineParity p);

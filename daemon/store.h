@@ -92,7 +92,7 @@ bool store_flush_wanted(const Store *s);
 /* Commits the whole queue in one transaction. 0, or -errno with the queue kept. */
 int store_flush(Store *s);
 void store_get_stats(const Store *s, StoreStats *ret);
-/* Largest session id in the file, so sessions reopened after a restart continue. */
+/* Calls fn for every session still open in the file (after a restart). */
 int store_open_sessions(Store *s, void (*fn)(void *ud, int64_t id, const char *bed,
                                              const char *patient_ref, const char *profile,
                                              int64_t started_ns),

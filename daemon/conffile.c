@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * conffile.c — strict INI configuration.
+ *
+ * libinih does the tokenising; we feed it through ini_parse_stream() with a
+ * reader that counts lines, so every error can name file:line:key (inih's
+ * handler is not told the line number in Debian's build).  Keys are
+ * checked against tables of known keys with their type and range.
+ */
+#include <errno.h>
+#include <glob.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conffile.h"
+#include "log.h"
+
+typedef struct ParseCtx {
+        Config *c;
+        const char *file;
+        FILE *f;
+        unsigned line;
+        DeviceConfig *dev; /* current [device NAME] section, or NULL */
+        bool in_daemon;
+        bool section_bad;  /* unknown section: its keys are not reported again */
+} ParseCtx;
+
+static void config_error(ParseCtx *p, const char *key, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void config_error(ParseCtx *p, const char *key, const char *fmt, ...)
+{
+        char msg[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (key)
+                log_full(LOG_ERR, MSGID_CONFIG, NULL, NULL, 0, "%s:%u: %s: %s", p->file, p->line,
+                         key, msg);
+        else
+                log_full(LOG_ERR, MSGID_CONFIG, NULL, NULL, 0, "%s:%u: %s", p->file, p->line, msg);
+        p->c->n_errors++;
+}
+
+static char *reader(char *str, int num, void *stream)
+{
+        ParseCtx *p = stream;
+        char *r = fgets(str, num, p->f);
+
+        if (r)
+                p->line++;
+        return r;
+}
+
+static int parse_uint(const char *v, unsigned long long min, unsigned long long max,
+                      unsigned long long *ret)
+{
+        char *end;
+        unsigned long long x;
+
+        if (!v || !*v || *v == '-')
+                return -EINVAL;
+        errno = 0;
+        x = strtoull(v, &end, 10);
+        if (errno || *end || x < min || x > max)
+                return -ERANGE;
+        *ret = x;
+        return 0;
+}
+
+/* Seconds with optional fraction ("0.5"), into microseconds. */
+static int parse_seconds(const char *v, double min, double max, uint64_t *ret_usec)
+{
+        char *end;
+        double x;
+
+        if (!v || !*v)
+                return -EINVAL;
+        errno = 0;
+        x = strtod(v, &end);
+        if (errno || *end || !(x >= min && x <= max))
+                return -ERANGE;
+        *ret_usec = (uint64_t)(x * 1e6 + 0.5);
+        return 0;
+}
+
+static int set_str(char **dst, const char *v)
+{
+        char *n = strdup(v);
+
+        if (!n)
+                return -ENOMEM;
+        free(*dst);
+        *dst = n;
+        return 0;
+}
+
+static void daemon_key(ParseCtx *p, const char *key, const char *value)
+{
+        Config *c = p->c;
+        unsigned long long u;
+
+        if (strcmp(key, "state_dir") == 0) {
+                if (value[0] != '/')
+                        config_error(p, key, "must be an absolute path, got \"%s\"", value);
+                else
+                        set_str(&c->state_dir, value);
+        } else if (strcmp(key, "socket") == 0) {
+                if (value[0] != '/')
+                        config_error(p, key, "must be an absolute path, got \"%s\"", value);
+                else
+                        set_str(&c->socket_path, value);
+        } else if (strcmp(key, "clinic") == 0) {
+                set_str(&c->clinic, value);
+        } else if (strcmp(key, "profile") == 0) {
+                if (!*value || strchr(value, '/'))
+                        config_error(p, key, "must be a profile name, got \"%s\"", value);
+                else
+                        set_str(&c->profile, value);
+        } else if (strcmp(key, "tick") == 0) {
+                if (parse_seconds(value, 0.05, 10, &c->tick_usec) < 0)
+                        config_error(p, key, "must be seconds between 0.05 and 10, got \"%s\"",
+                                     value);
+        } else if (strcmp(key, "session_idle_timeout") == 0) {
+                if (parse_seconds(value, 1, 86400, &c->session_idle_usec) < 0)
+                        config_error(p, key, "must be seconds between 1 and 86400, got \"%s\"",
+                                     value);
+        } else if (strcmp(key, "reconnect_min") == 0) {
+                if (parse_seconds(value, 0.1, 60, &c->reconnect_min_usec) < 0)
+                        config_error(p, key, "must be seconds between 0.1 and 60, got \"%s\"",
+                                     value);
+        } else if (strcmp(key, "reconnect_max") == 0) {
+                if (parse_seconds(value, 1, 600, &c->reconnect_max_usec) < 0)
+                        config_error(p, key, "must be seconds between 1 and 600, got \"%s\"",
+                                     value);
+        } else if (strcmp(key, "stale_factor") == 0) {
+                if (parse_uint(value, 2, 100, &u) < 0)
+                        config_error(p, key, "must be a whole number between 2 and 100, got \"%s\"",
+                                     value);
+                else
+                        c->stale_factor = (unsigned)u;
+        } else if (strcmp(key, "store_queue_max") == 0) {
+                if (parse_uint(value, 1024, 16777216, &u) < 0)
+                        config_error(p, key,
+                                     "must be a whole number between 1024 and 16777216, got \"%s\"",
+                                     value);
+                else
+                        c->store_queue_max = (size_t)u;
+        } else {
+                config_error(p, key, "unknown key in [daemon]");
+        }
+}
+
+static int parse_parity(const char *v, LineParity *ret)
+{
+        if (strcmp(v, "none") == 0)
+                *ret = PARITY_NONE;
+        else if (strcmp(v, "odd") == 0)
+                *ret = PARITY_ODD;
+        else if (strcmp(v, "even") == 0)
+                *ret = PARITY_EVEN;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+static int parse_flow(const char *v, LineFlow *ret)
+{
+        if (strcmp(v, "none") == 0)
+                *ret = FLOW_NONE;
+        else if (strcmp(v, "rtscts") == 0)
+                *ret = FLOW_RTSCTS;
+        else if (strcmp(v, "xonxoff") == 0)
+                *ret = FLOW_XONXOFF;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+static void device_key(ParseCtx *p, const char *key, const char *value)
+{
+        DeviceConfig *d = p->dev;
+
+        if (strcmp(key, "driver") == 0) {
+                d->driver = driver_find(value);
+                if (!d->driver) {
+                        char known[256] = "";
+                        for (const Driver *const *it = driver_list(); *it; it++) {
+                                strncat(known, (*it)->name, sizeof(known) - strlen(known) - 3);
+                                if (it[1])
+                                        strncat(known, ", ", sizeof(known) - strlen(known) - 1);
+                        }
+                        config_error(p, key, "unknown driver \"%s\" (known: %s)", value, known);
+                }
+        } else if (strcmp(key, "port") == 0) {
+                if (!*value)
+                        config_error(p, key, "must not be empty");
+                else
+                        set_str(&d->port, value);
+        } else if (strcmp(key, "bed") == 0) {
+                if (!*value || strlen(value) > 63)
+                        config_error(p, key, "must be 1 to 63 characters");
+                else
+                        set_str(&d->bed, value);
+        } else {
+                /* Line settings and driver options are checked once the
+                 * whole section (and so the driver) is known. */
+                if (d->n_options >= CONFIG_MAX_DEVICE_OPTIONS) {
+                        config_error(p, key, "too many options in [device %s]", d->name);
+                        return;
+                }
+                for (size_t i = 0; i < d->n_options; i++)
+                        if (strcmp(d->options[i].key, key) == 0) {
+                                config_error(p, key, "set twice in [device %s] (first on line %u)",
+                                             d->name, d->options[i].line);
+                                return;
+                        }
+                d->options[d->n_options].key = strdup(key);
+                d->options[d->n_options].value = strdup(value);
+                d->options[d->n_options].line = p->line;
+                d->n_options++;
+        }
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+        ParseCtx *p = user;
+        Config *c = p->c;
+
+        if (!name) {
+                /* A new section begins (INI_CALL_HANDLER_ON_NEW_SECTION builds only). */
+                return 1;
+        }
+        if (strcmp(section, "daemon") == 0) {
+                daemon_key(p, name, value);
+                return 1;
+        }
+        if (strncmp(section, "device ", 7) == 0 && section[7]) {
+                const char *dname = section + 7;
+                if (!p->dev || strcmp(p->dev->name, dname) != 0) {
+                        for (size_t i = 0; i < c->n_devices; i++)
+                                if (strcmp(c->devices[i].name, dname) == 0) {
+                                        config_error(p, NULL,
+                                                     "[device %s] defined twice (first in %s:%u)",
+                                                     dname, c->devices[i].file,
+                                                     c->devices[i].line_no);
+                                        p->dev = &c->devices[i];
+                                        return 1;
+                                }
+                        DeviceConfig *n = realloc(c->devices, (c->n_devices + 1) * sizeof(*n));
+                        if (!n)
+                                return 0;
+                        c->devices = n;
+                        p->dev = &c->devices[c->n_devices++];
+                        memset(p->dev, 0, sizeof(*p->dev));
+                        p->dev->name = strdup(dname);
+                        p->dev->file = strdup(p->file);
+                        p->dev->line_no = p->line;
+                }
+                device_key(p, name, value);
+                return 1;
+        }
+        config_error(p, name, "unknown section [%s] (expected [daemon] or [device NAME])", section);
+        return 1;
+}
+
+static bool option_known(const Driver *drv, const char *key)
+{
+        static const char *const generic[] = {"baud", "parity", "data_bits", "stop_bits", "flow",
+                                              NULL};
+
+        for (size_t i = 0; generic[i]; i++)
+                if (strcmp(generic[i], key) == 0)
+                        return true;
+        for (const DriverOption *o = drv->options; o && o->key; o++)
+                if (strcmp(o->key, key) == 0)
+                        return true;
+        return false;
+}
+
+static void device_finish(Config *c, DeviceConfig *d)
+{
+        ParseCtx p = {.c = c, .file = d->file, .line = d->line_no};
+
+        if (!d->driver) {
+                config_error(&p, "driver", "missing in [device %s]", d->name);
+                return;
+        }
+        if (!d->port)
+                config_error(&p, "port", "missing in [device %s]", d->name);
+        if (!d->bed)
+                config_error(&p, "bed", "missing in [device %s]", d->name);
+        d->line = d->driver->line;
+        for (size_t i = 0; i < d->n_options; i++) {
+                const DeviceOptionValue *o = &d->options[i];
+                unsigned long long u;
+                p.line = o->line;
+                if (!option_known(d->driver, o->key)) {
+                        config_error(&p, o->key, "unknown key for driver %s", d->driver->name);
+                        continue;
+                }
+                if (strcmp(o->key, "baud") == 0) {
+                        static const unsigned rates[] = {1200,  2400,  4800,   9600,  19200,
+                                                         38400, 57600, 115200, 230400};
+                        bool ok = false;
+                        if (parse_uint(o->value, 1, UINT_MAX, &u) == 0)
+                                for (size_t k = 0; k < sizeof(rates) / sizeof(rates[0]); k++)
+                                        ok |= rates[k] == u;
+                        if (!ok)
+                                config_error(&p, o->key,
+                                             "unsupported baud rate \"%s\" (1200 … 230400)",
+                                             o->value);
+                        else
+                                d->line.baud = (int)u;
+                } else if (strcmp(o->key, "parity") == 0) {
+                        if (parse_parity(o->value, &d->line.parity) < 0)
+                                config_error(&p, o->key, "must be none, odd or even");
+                } else if (strcmp(o->key, "flow") == 0) {
+                        if (parse_flow(o->value, &d->line.flow) < 0)
+                                config_error(&p, o->key, "must be none, rtscts or xonxoff");
+                } else if (strcmp(o->key, "data_bits") == 0) {
+                        if (parse_uint(o->value, 5, 8, &u) < 0)
+                                config_error(&p, o->key, "must be 5 to 8");
+                        else
+                                d->line.data_bits = (int)u;
+                } else if (strcmp(o->key, "stop_bits") == 0) {
+                        if (parse_uint(o->value, 1, 2, &u) < 0)
+                                config_error(&p, o->key, "must be 1 or 2");
+                        else
+                                d->line.stop_bits = (int)u;
+                }
+        }
+}
+
+static int parse_file(Config *c, const char *path)
+{
+        ParseCtx p = {.c = c, .file = path};
+        int r;
+
+        p.f = fopen(path, "re");
+        if (!p.f) {
+                r = -errno;
+                log_full(LOG_ERR, MSGID_CONFIG, NULL, NULL, r, "%s: cannot read: %m", path);
+                c->n_errors++;
+                return r;
+        }
+        r = ini_parse_stream(reader, &p, handler, &p);
+        fclose(p.f);
+        if (r > 0) {
+                /* inih reports syntax errors (no '=' or ']') by line number. */
+                p.line = (unsigned)r;
+                config_error(&p, NULL, "syntax error (expected [section] or key = value)");
+        } else if (r < 0) {
+                log_error("%s: cannot parse (out of memory)", path);
+                c->n_errors++;
+        }
+        return 0;
+}
+
+static int config_dir_of(const char *path, char **ret)
+{
+        const char *slash = strrchr(path, '/');
+
+        if (!slash)
+                *ret = strdup(".");
+        else if (slash == path)
+                *ret = strdup("/");
+        else
+                *ret = strndup(path, (size_t)(slash - path));
+        return *ret ? 0 : -ENOMEM;
+}
+
+int config_load(const char *path, Config **ret)
+{
+        Config *c = calloc(1, sizeof(*c));
+        char *pattern = NULL;
+        glob_t g = {0};
+        int r;
+
+        *ret = NULL;
+        if (!c)
+                return -ENOMEM;
+        c->path = strdup(path);
+        c->tick_usec = 1000000;
+        c->session_idle_usec = 600ULL * 1000000;
+        c->reconnect_min_usec = 1000000;
+        c->reconnect_max_usec = 30ULL * 1000000;
+        c->stale_factor = 3;
+        c->store_queue_max = 131072;
+        r = config_dir_of(path, &c->dir);
+        if (r < 0 || !c->path)
+                goto fail;
+
+        parse_file(c, path);
+        if (asprintf(&pattern, "%s/devices.d/*.conf", c->dir) < 0) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        /* glob() sorts, so devices.d files load in a stable order. */
+        if (glob(pattern, 0, NULL, &g) == 0)
+                for (size_t i = 0; i < g.gl_pathc; i++)
+                        parse_file(c, g.gl_pathv[i]);
+        globfree(&g);
+        free(pattern);
+
+        for (size_t i = 0; i < c->n_devices; i++)
+                device_finish(c, &c->devices[i]);
+        if (c->reconnect_min_usec > c->reconnect_max_usec) {
+                log_error("%s: reconnect_min is larger than reconnect_max", path);
+                c->n_errors++;
+        }
+        if (c->n_errors) {
+                log_full(LOG_ERR, MSGID_CONFIG, NULL, NULL, 0, "%s: %u error%s in configuration",
+                         path, c->n_errors, c->n_errors == 1 ? "" : "s");
+                r = -EINVAL;
+                goto fail;
+        }
+        *ret = c;
+        return 0;
+fail:
+        config_free(c);
+        return r < 0 ? r : -EINVAL;
+}
+
+void config_free(Config *c)
+{
+        if (!c)
+                return;
+        for (size_t i = 0; i < c->n_devices; i++) {
+                DeviceConfig *d = &c->devices[i];
+                free(d->name);
+                free(d->port);
+                free(d->bed);
+                free(d->file);
+                for (size_t k = 0; k < d->n_options; k++) {
+                        free(d->options[k].key);
+                        free(d->options[k].value);
+                }
+        }
+        free(c->devices);
+        free(c->path);
+        free(c->dir);
+        free(c->state_dir);
+        free(c->socket_path);
+        free(c->clinic);
+        free(c->profile);
+        free(c);
+}
+
+const char *device_config_option(const DeviceConfig *d, const char *key)
+{
+        for (size_t i = 0; i < d->n_options; i++)
+                if (strcmp(d->options[i].key, key) == 0)
+                        return d->options[i].value;
+        return NULL;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * conffile.h — vitalsd.conf and devices.d/NAME.conf (INI, parsed with libinih).
+ *
+ * Strict: an unknown section or key, a value out of range, a missing
+ * required key or an unknown driver is an error naming file, line and key.
+ * A Config is immutable once loaded; a reload builds a new one and swaps it
+ * in only when it loaded without a single error.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "driver.h"
+
+#define CONFIG_MAX_DEVICE_OPTIONS 16
+
+typedef struct DeviceOptionValue {
+        char *key;
+        char *value;
+        unsigned line;
+} DeviceOptionValue;
+
+typedef struct DeviceConfig {
+        char *name;
+        const Driver *driver;
+        char *port;
+        char *bed;
+        LineSettings line; /* driver defaults, with baud etc. overridden */
+        DeviceOptionValue options[CONFIG_MAX_DEVICE_OPTIONS];
+        size_t n_options;
+        char *file;
+        unsigned line_no;
+} DeviceConfig;
+
+typedef struct Config {
+        char *path;       /* main config file */
+        char *dir;        /* its directory: devices.d/, profiles/ live here */
+        char *state_dir;  /* NULL: from the command line / environment */
+        char *socket_path;
+        char *clinic;
+        char *profile;              /* default alarm profile name */
+        uint64_t tick_usec;         /* readings commit interval */
+        uint64_t session_idle_usec; /* auto-close after this long without data */
+        uint64_t reconnect_min_usec, reconnect_max_usec;
+        unsigned stale_factor;      /* device stale after this many expected periods */
+        size_t store_queue_max;
+        DeviceConfig *devices;
+        size_t n_devices;
+        unsigned n_errors;
+} Config;
+
+/* Loads path and every devices.d/NAME.conf beside it. Every problem is logged with
+ * file:line; returns -EINVAL if there was any, with *ret left NULL. */
+int config_load(const char *path, Config **ret);
+void config_free(Config *c);
+const char *device_config_option(const DeviceConfig *d, const char *key);

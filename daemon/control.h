@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * control.h — the control socket: AF_UNIX SOCK_SEQPACKET, one JSON object
+ * per message, requests with an "id" answered by a reply with the same id,
+ * and events pushed to subscribers.
+ */
+#pragma once
+
+#include <json-c/json.h>
+
+#include "daemon.h"
+
+#define CONTROL_MAX_MESSAGE (64 * 1024)
+
+int control_new(Daemon *d, const char *path, ControlServer **ret);
+void control_free(ControlServer *s);
+/* Sends ev (not consumed) to every subscriber; slow ones are dropped. */
+void control_broadcast(ControlServer *s, json_object *ev);
+unsigned control_subscribers(const ControlServer *s);
+
+/* Shared JSON builders (also used for pushed events). */
+json_object *control_reading_json(const Reading *r);
+json_object *control_status_json(Daemon *d);
+json_object *control_device_json(const Device *dev);

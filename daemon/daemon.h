@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * daemon.h — the objects of a running vitalsd and how they refer to each
+ * other.  One Daemon owns the event loop, the config, the store, the beds
+ * and the devices; a Device feeds readings to its Bed; a Bed owns its
+ * session.  Everything runs on the one sd-event loop thread.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "conffile.h"
+#include "driver.h"
+#include "serial.h"
+#include "store.h"
+
+typedef struct Daemon Daemon;
+typedef struct Bed Bed;
+typedef struct ControlServer ControlServer;
+
+typedef enum DeviceState {
+        DEVICE_CONNECTING,   /* port open, no data yet */
+        DEVICE_LIVE,         /* readings arriving */
+        DEVICE_STALE,        /* port open but readings overdue */
+        DEVICE_DISCONNECTED, /* port closed or failed; reconnect scheduled */
+        _DEVICE_STATE_MAX,
+} DeviceState;
+
+typedef struct Device {
+        Daemon *daemon;
+        const DeviceConfig *cfg;
+        Bed *bed;
+        DriverInstance inst;
+        void *driver_state;
+        bool driver_ready;
+
+        SerialPort *port;
+        sd_event_source *io, *reconnect_timer, *quiet_timer;
+        uint64_t backoff_usec;
+
+        DeviceState state;
+        int64_t state_since_wall_ns;
+        int64_t last_reading_mono_ns;
+        int64_t last_bytes_mono_ns;
+        int last_error; /* -errno of the last open/read failure */
+
+        /* Set by the I/O callback before the driver parses the bytes. */
+        int64_t arrival_wall_ns, arrival_mono_ns;
+
+        uint64_t counters[_DRIVER_COUNT_MAX];
+        uint64_t bytes_in, readings, reconnects;
+        uint64_t min_period_usec; /* smallest expected period of the driver */
+} Device;
+
+#define BED_LATEST_MAX 48
+
+struct Bed {
+        Daemon *daemon;
+        char *name;
+        int64_t session_id; /* 0 = no open session */
+        char patient_ref[64];
+        char profile[64];
+        bool session_auto; /* opened automatically: closes itself when idle */
+        int64_t session_started_wall_ns;
+        int64_t last_data_mono_ns;
+        Reading latest[BED_LATEST_MAX];
+        size_t n_latest;
+        bool in_config; /* still named by a device of the current config */
+};
+
+struct Daemon {
+        sd_event *event;
+        Config *config;
+        char *config_path;
+        char *state_dir;
+        char *db_path;
+        char *socket_path;
+        Store *store;
+        ControlServer *control;
+        Device **devices;
+        size_t n_devices;
+        Bed **beds;
+        size_t n_beds;
+        sd_event_source *tick_timer;
+        int64_t started_mono_ns;
+        bool store_failing;
+        bool notify;
+};
+
+/* device.c */
+int device_new(Daemon *d, const DeviceConfig *cfg, Device **ret);
+void device_free(Device *dev);
+void device_start(Device *dev);
+void device_tick(Device *dev, int64_t now_mono_ns);
+const char *device_state_to_string(DeviceState s);
+
+/* bed.c */
+Bed *bed_get(Daemon *d, const char *name); /* creates it when new */
+void bed_on_reading(Bed *b, const char *device, const Reading *r);
+void bed_tick(Bed *b, int64_t now_mono_ns);
+int bed_session_start(Bed *b, const char *patient_ref, const char *profile, const char *actor);
+int bed_session_stop(Bed *b, const char *actor, const char *reason);
+void bed_free(Bed *b);
+const char *bed_phase(const Bed *b);
+
+/* daemon.c */
+int daemon_new(const char *config_path, const char *state_dir, const char *socket_path,
+               Daemon **ret);
+int daemon_run(Daemon *d);
+void daemon_free(Daemon *d);
+void daemon_device_state_changed(Daemon *d, Device *dev);
+void daemon_reading(Daemon *d, Device *dev, const Reading *r);

@@ -24,9 +24,10 @@ typedef struct ParseCtx {
         const char *file;
         FILE *f;
         unsigned line;
+        unsigned section_line; /* line of the last [section] header */
+        char bad_section[128]; /* unknown section already reported */
         DeviceConfig *dev; /* current [device NAME] section, or NULL */
         bool in_daemon;
-        bool section_bad;  /* unknown section: its keys are not reported again */
 } ParseCtx;
 
 static void config_error(ParseCtx *p, const char *key, const char *fmt, ...)
@@ -52,9 +53,15 @@ static char *reader(char *str, int num, void *stream)
 {
         ParseCtx *p = stream;
         char *r = fgets(str, num, p->f);
+        const char *s = r;
 
-        if (r)
-                p->line++;
+        if (!r)
+                return NULL;
+        p->line++;
+        while (*s == ' ' || *s == '\t')
+                s++;
+        if (*s == '[')
+                p->section_line = p->line;
         return r;
 }
 
@@ -246,10 +253,13 @@ static int handler(void *user, const char *section, const char *name, const char
                 if (!p->dev || strcmp(p->dev->name, dname) != 0) {
                         for (size_t i = 0; i < c->n_devices; i++)
                                 if (strcmp(c->devices[i].name, dname) == 0) {
+                                        unsigned key_line = p->line;
+                                        p->line = p->section_line;
                                         config_error(p, NULL,
                                                      "[device %s] defined twice (first in %s:%u)",
                                                      dname, c->devices[i].file,
                                                      c->devices[i].line_no);
+                                        p->line = key_line;
                                         p->dev = &c->devices[i];
                                         return 1;
                                 }
@@ -261,13 +271,28 @@ static int handler(void *user, const char *section, const char *name, const char
                         memset(p->dev, 0, sizeof(*p->dev));
                         p->dev->name = strdup(dname);
                         p->dev->file = strdup(p->file);
-                        p->dev->line_no = p->line;
+                        p->dev->line_no = p->section_line;
                 }
                 device_key(p, name, value);
                 return 1;
         }
-        config_error(p, name, "unknown section [%s] (expected [daemon] or [device NAME])", section);
+        if (strcmp(p->bad_section, section) != 0) {
+                unsigned key_line = p->line;
+                snprintf(p->bad_section, sizeof(p->bad_section), "%s", section);
+                p->line = p->section_line;
+                config_error(p, NULL, "unknown section [%s] (expected [daemon] or [device NAME])",
+                             section);
+                p->line = key_line;
+        }
         return 1;
+}
+
+static const DriverOption *driver_option(const Driver *drv, const char *key)
+{
+        for (const DriverOption *o = drv->options; o && o->key; o++)
+                if (strcmp(o->key, key) == 0)
+                        return o;
+        return NULL;
 }
 
 static bool option_known(const Driver *drv, const char *key)
@@ -305,7 +330,18 @@ static void device_finish(Config *c, DeviceConfig *d)
                         config_error(&p, o->key, "unknown key for driver %s", d->driver->name);
                         continue;
                 }
-                if (strcmp(o->key, "baud") == 0) {
+                const DriverOption *dopt = driver_option(d->driver, o->key);
+                if (dopt && dopt->min_value < dopt->max_value) {
+                        char *end;
+                        long v;
+                        errno = 0;
+                        v = strtol(o->value, &end, 10);
+                        if (errno || !*o->value || *end || v < dopt->min_value ||
+                            v > dopt->max_value)
+                                config_error(&p, o->key,
+                                             "must be a whole number from %ld to %ld, got \"%s\"",
+                                             dopt->min_value, dopt->max_value, o->value);
+                } else if (strcmp(o->key, "baud") == 0) {
                         static const unsigned rates[] = {1200,  2400,  4800,   9600,  19200,
                                                          38400, 57600, 115200, 230400};
                         bool ok = false;

@@ -49,6 +49,10 @@ typedef struct DriverOption {
         const char *key;
         const char *default_value;
         const char *help;
+        /* When min_value < max_value the option is a whole number in that
+         * range; the config loader checks it (file:line) before any device
+         * starts, so --check-config catches it. */
+        long min_value, max_value;
 } DriverOption;
 
 typedef enum DriverCounter {

@@ -1,0 +1,257 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""harness.py — real processes for integration tests.
+
+Starts a real vitalsd on a throw-away state directory with a generated
+config, real vitals-sim processes on pseudo-terminals, talks to the control
+socket (AF_UNIX SOCK_SEQPACKET, one JSON object per message), runs
+vitalsctl, and reads the SQLite file read-only.  No mocks.
+
+Paths come from the environment meson sets: VITALS_BUILD (build root),
+VITALS_SOURCE (source root), VITALS_CAPTURES (../shared/captures).
+"""
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = os.environ.get("VITALS_BUILD", os.path.join(os.path.dirname(__file__), "../../build"))
+SOURCE = os.environ.get("VITALS_SOURCE", os.path.join(os.path.dirname(__file__), "../.."))
+CAPTURES = os.environ.get("VITALS_CAPTURES", os.path.join(SOURCE, "..", "shared", "captures"))
+
+VITALSD = os.path.join(BUILD, "daemon", "vitalsd")
+VITALSCTL = os.path.join(BUILD, "console", "vitalsctl")
+VITALS_SIM = os.path.join(BUILD, "sim", "vitals-sim")
+
+FAILURES = []
+
+
+def check(cond, what):
+    """Records a failed expectation without stopping the test."""
+    if cond:
+        print("ok   " + what)
+    else:
+        print("FAIL " + what)
+        FAILURES.append(what)
+    return cond
+
+
+def finish():
+    if FAILURES:
+        print("%d expectation(s) failed" % len(FAILURES))
+        sys.exit(1)
+    print("all expectations met")
+    sys.exit(0)
+
+
+def skip(why):
+    print("SKIP: " + why)
+    sys.exit(77)
+
+
+def wait_for(pred, timeout, what, interval=0.05):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(interval)
+    raise TimeoutError("timed out after %.1fs waiting for %s (last: %r)" % (timeout, what, last))
+
+
+class Sim:
+    """A vitals-sim process; .port is the stable path (a symlink it keeps current)."""
+
+    def __init__(self, workdir, name, args, link=True):
+        self.link = os.path.join(workdir, name + ".tty") if link else None
+        cmd = [VITALS_SIM, "--protocol", "ge-s5"] + list(args)
+        if self.link:
+            cmd += ["--link", self.link]
+        self.stderr_path = os.path.join(workdir, name + ".sim.log")
+        self.stderr = open(self.stderr_path, "w")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr,
+                                     stdin=subprocess.DEVNULL, text=True)
+        self.pty = self.proc.stdout.readline().strip()
+        if not self.pty:
+            raise RuntimeError("vitals-sim printed no port: " + open(self.stderr_path).read())
+        self.port = self.link or self.pty
+
+    def log(self):
+        self.stderr.flush()
+        return open(self.stderr_path).read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.stderr.close()
+
+
+class Daemon:
+    """A real vitalsd with its own config, state directory and socket."""
+
+    def __init__(self, workdir, devices, daemon_conf=None, extra_files=None):
+        self.workdir = workdir
+        self.confdir = os.path.join(workdir, "etc")
+        self.state_dir = os.path.join(workdir, "state")
+        self.socket = os.path.join(workdir, "control.sock")
+        os.makedirs(os.path.join(self.confdir, "devices.d"), exist_ok=True)
+        os.makedirs(self.state_dir, exist_ok=True)
+        self.config = os.path.join(self.confdir, "vitalsd.conf")
+        conf = {"tick": "0.2"}
+        conf.update(daemon_conf or {})
+        with open(self.config, "w") as f:
+            f.write("[daemon]\n")
+            for k, v in conf.items():
+                f.write("%s = %s\n" % (k, v))
+            for name, dev in devices.items():
+                f.write("\n[device %s]\n" % name)
+                for k, v in dev.items():
+                    f.write("%s = %s\n" % (k, v))
+        for rel, text in (extra_files or {}).items():
+            path = os.path.join(self.confdir, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(text)
+        self.db = os.path.join(self.state_dir, "vitals.db")
+        self.proc = None
+        self.log_path = os.path.join(workdir, "vitalsd.log")
+
+    def start(self, env=None, wait=True):
+        e = dict(os.environ)
+        e.pop("NOTIFY_SOCKET", None)
+        e.pop("JOURNAL_STREAM", None)
+        e.update(env or {})
+        self.logf = open(self.log_path, "a")
+        self.proc = subprocess.Popen([VITALSD, "--config", self.config, "--state-dir",
+                                      self.state_dir, "--socket", self.socket],
+                                     stdout=self.logf, stderr=self.logf, stdin=subprocess.DEVNULL,
+                                     env=e)
+        if wait:
+            wait_for(lambda: os.path.exists(self.socket) or self.proc.poll() is not None, 10,
+                     "control socket")
+            if self.proc.poll() is not None:
+                raise RuntimeError("vitalsd exited %d: %s" % (self.proc.returncode, self.log()))
+        return self
+
+    def log(self):
+        try:
+            return open(self.log_path).read()
+        except FileNotFoundError:
+            return ""
+
+    def request(self, obj, timeout=5):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.settimeout(timeout)
+        s.connect(self.socket)
+        s.send(json.dumps(obj).encode())
+        reply = json.loads(s.recv(1 << 20))
+        s.close()
+        return reply
+
+    def status(self):
+        return self.request({"type": "status", "id": 1})
+
+    def device(self, name):
+        for bed in self.status()["beds"]:
+            for dev in bed["devices"]:
+                if dev["name"] == name:
+                    return dev
+        return None
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise
+        if self.proc:
+            self.logf.close()
+        return self.proc.returncode if self.proc else None
+
+    def query(self, sql, args=()):
+        """Reads the session log read-only, as an exporter would."""
+        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=10)
+        try:
+            return con.execute(sql, args).fetchall()
+        finally:
+            con.close()
+
+
+def vitalsctl(*args, check_rc=True):
+    p = subprocess.run([VITALSCTL] + list(args), capture_output=True, text=True, timeout=60)
+    if check_rc and p.returncode != 0:
+        raise RuntimeError("vitalsctl %s failed (%d): %s" % (" ".join(args), p.returncode, p.stderr))
+    return p
+
+
+def workdir(prefix):
+    return tempfile.mkdtemp(prefix="vitals-" + prefix + "-")
+
+
+# --- an independent reference reader for GE S/5 captures -------------------
+# Written from M1017617 (framing, checksum) and 8005313 (record layout), in
+# Python, so the C decoder is checked against a second implementation.
+
+def ge_frames(data):
+    """Yields (ok, record) for every closed frame in an escaped stream."""
+    cur = None
+    esc = False
+    bad = False
+    for b in data:
+        if b == 0x7E:
+            if cur:
+                ok = not bad and len(cur) >= 2 and (sum(cur[:-1]) & 0xFF) == cur[-1]
+                if ok:
+                    r_len = int.from_bytes(cur[0:2], "little", signed=True)
+                    ok = r_len == len(cur) - 1
+                yield ok, bytes(cur[:-1])
+            cur = bytearray()
+            esc = bad = False
+            continue
+        if cur is None:
+            continue
+        if esc:
+            cur.append(b ^ 0x20)
+            esc = False
+        elif b == 0x7D:
+            esc = True
+        else:
+            cur.append(b)
+        if len(cur) > 1537:
+            bad = True
+            cur = cur[:1537]
+
+
+def ge_phdb_basic(rec):
+    """(r_time, hr, spo2_x100, pr) of a PHDB record's basic class, or None."""
+    if len(rec) < 40 or int.from_bytes(rec[14:16], "little", signed=True) != 0:
+        return None
+    for i in range(8):
+        off = int.from_bytes(rec[16 + 3 * i:18 + 3 * i], "little", signed=True)
+        typ = rec[18 + 3 * i]
+        if typ == 0xFF:
+            break
+        sr = rec[40 + off:40 + off + 278]
+        if len(sr) < 278:
+            return None
+        cls = (int.from_bytes(sr[276:278], "little") >> 8) & 0xF
+        if cls != 0:
+            continue
+        t = int.from_bytes(sr[0:4], "little")
+        b = sr[4:274]
+        s16 = lambda o: int.from_bytes(b[o:o + 2], "little", signed=True)
+        return (t, s16(6), s16(124), s16(126))
+    return None

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * vitalsctl.h — what the subcommands of vitalsctl share: exit codes and the
+ * global options parsed by vitalsctl.c before a verb runs.
+ */
+#pragma once
+
+/* Exit codes, the same for every verb. */
+enum {
+        CTL_EXIT_OK = 0,
+        CTL_EXIT_FAILURE = 1,   /* the daemon refused, or the data could not be read/written */
+        CTL_EXIT_USAGE = 2,     /* bad command line */
+        CTL_EXIT_NO_DAEMON = 3, /* cannot connect to the control socket */
+};
+
+typedef struct CtlGlobal {
+        const char *socket_path; /* never NULL once main() has run */
+} CtlGlobal;
+
+/* A verb gets argv starting at its own name; returns an exit code. */
+int verb_status(int argc, char **argv, const CtlGlobal *g);
+int verb_export(int argc, char **argv, const CtlGlobal *g);

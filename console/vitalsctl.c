@@ -24,6 +24,7 @@ typedef struct Verb {
 static const Verb verbs[] = {
     {"status", verb_status, "show beds, sessions, devices and latest values"},
     {"export", verb_export, "write a session as csv or json"},
+    {"watch", verb_watch, "live vitals, device states and alarms of every bed"},
 };
 
 static void help(void)

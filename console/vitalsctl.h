@@ -20,3 +20,4 @@ typedef struct CtlGlobal {
 /* A verb gets argv starting at its own name; returns an exit code. */
 int verb_status(int argc, char **argv, const CtlGlobal *g);
 int verb_export(int argc, char **argv, const CtlGlobal *g);
+int verb_watch(int argc, char **argv, const CtlGlobal *g);

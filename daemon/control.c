@@ -62,6 +62,16 @@ static json_object *time_json(int64_t wall_ns)
         return json_object_new_string(timefmt_iso_ms(wall_ns, buf));
 }
 
+/* Doubles as the shortest text that reads back the same value in
+ * practice (96.65, not 96.650000000000006). */
+static json_object *number_json(double v)
+{
+        char buf[32];
+
+        snprintf(buf, sizeof(buf), "%.10g", v);
+        return json_object_new_double_s(v, buf);
+}
+
 json_object *control_reading_json(const Reading *r)
 {
         json_object *o = json_object_new_object();
@@ -69,7 +79,7 @@ json_object *control_reading_json(const Reading *r)
                          isfinite(r->value);
 
         json_object_object_add(o, "parameter", json_object_new_string(r->parameter));
-        json_object_object_add(o, "value", has_value ? json_object_new_double(r->value) : NULL);
+        json_object_object_add(o, "value", has_value ? number_json(r->value) : NULL);
         json_object_object_add(o, "unit", json_object_new_string(r->unit));
         json_object_object_add(o, "status",
                                json_object_new_string(reading_status_to_string(r->status)));
@@ -131,7 +141,7 @@ json_object *control_status_json(Daemon *d)
         store_get_stats(d->store, &st);
         json_object_object_add(o, "version", json_object_new_string(VITALS_VERSION));
         json_object_object_add(o, "uptime_s",
-                               json_object_new_double((double)(now_mono_ns() - d->started_mono_ns) / 1e9));
+                               number_json((double)(now_mono_ns() - d->started_mono_ns) / 1e9));
         json_object_object_add(store, "path", json_object_new_string(d->db_path));
         json_object_object_add(store, "ok", json_object_new_boolean(st.last_error == 0));
         json_object_object_add(store, "queued", json_object_new_int64((int64_t)st.queued));

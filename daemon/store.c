@@ -244,6 +244,13 @@ int store_open(const char *path, size_t queue_max, Store **ret)
         }
         sqlite3_busy_timeout(s->db, 5000);
         sqlite3_extended_result_codes(s->db, 1);
+        /* Keep -wal/-shm after a clean close so that members of the console
+         * group, who cannot create files in the state directory, can still
+         * open the log read-only for export while vitalsd is stopped. */
+        {
+                int persist = 1;
+                sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+        }
         r = exec(s->db, "PRAGMA journal_mode=WAL");
         if (r >= 0)
                 r = exec(s->db, "PRAGMA synchronous=FULL");

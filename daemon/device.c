@@ -37,7 +37,7 @@ static void set_state(Device *dev, DeviceState s)
 {
         if (dev->state == s)
                 return;
-        log_full(s == DEVICE_LIVE ? LOG_INFO : LOG_WARNING, MSGID_DEVICE_STATE, dev->cfg->name,
+        log_full(s == DEVICE_LIVE || s == DEVICE_CONNECTING ? LOG_INFO : LOG_WARNING, MSGID_DEVICE_STATE, dev->cfg->name,
                  dev->cfg->bed, 0, "device %s → %s", device_state_to_string(dev->state),
                  device_state_to_string(s));
         dev->state = s;
@@ -321,6 +321,8 @@ int device_new(Daemon *d, const DeviceConfig *cfg, Device **ret)
                 free(dev);
                 return r;
         }
+        if (cfg->driver->base_period_usec)
+                dev->min_period_usec = cfg->driver->base_period_usec(&dev->inst);
         dev->driver_ready = true;
         *ret = dev;
         return 0;

@@ -84,8 +84,18 @@ static int termios_apply(int fd, const LineSettings *ls)
                 cfsetispeed(&t, sp);
                 cfsetospeed(&t, sp);
         }
-        if (tcsetattr(fd, TCSANOW, &t) < 0)
-                return -errno;
+        if (tcsetattr(fd, TCSANOW, &t) < 0) {
+                /* A pseudo-terminal has no UART: depending on the state its
+                 * other side left it in, it may refuse parity, stop-bit or
+                 * flow settings with EINVAL.  They mean nothing on a pty,
+                 * so fall back to plain raw 8-bit. */
+                if (errno != EINVAL)
+                        return -errno;
+                t.c_cflag &= ~(PARENB | PARODD | CSTOPB | CRTSCTS | CSIZE);
+                t.c_cflag |= CS8;
+                if (tcsetattr(fd, TCSANOW, &t) < 0)
+                        return -errno;
+        }
         return 0;
 }
 

@@ -92,7 +92,8 @@ struct Driver {
         const DriverOption *options;    /* terminated by {NULL} */
         const ParamPeriod *periods;     /* terminated by {NULL} */
         size_t state_size;
-        /* Silence after which on_quiet runs (e.g. to repeat a request); 0 = never. */
+        /* Silence after which on_quiet runs (e.g. to repeat a request), and
+         * again after every further quiet_usec of silence; 0 = never. */
         uint64_t quiet_usec;
 
         int (*init)(DriverInstance *d);       /* validate options; -EINVAL with a log line */
@@ -101,6 +102,10 @@ struct Driver {
         void (*on_bytes)(DriverInstance *d, const uint8_t *buf, size_t len);
         int (*on_quiet)(DriverInstance *d);
         int (*poll)(DriverInstance *d); /* Modbus drivers: run from the bus worker */
+        /* Optional: this device's actual reporting period after init (e.g.
+         * a configured interval); when absent the core uses the shortest
+         * of .periods.  Staleness and no-data limits scale with it. */
+        uint64_t (*base_period_usec)(DriverInstance *d);
 };
 
 /* drivers/registry.c */

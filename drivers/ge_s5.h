@@ -50,6 +50,21 @@ typedef struct GeS5Deframer {
         uint64_t bytes_skipped; /* bytes outside any frame (garbage) since last reset */
 } GeS5Deframer;
 
+/* Group status_bits, and NIBP label_info bits (8005313 Table 3-18). */
+#define GE_S5_GROUP_EXISTS 0x1u
+#define GE_S5_GROUP_ACTIVE 0x2u
+#define GE_S5_NIBP_AUTO (1u << 3)
+#define GE_S5_NIBP_STAT (1u << 4)
+#define GE_S5_NIBP_MEASURING (1u << 5)
+#define GE_S5_NIBP_STASIS (1u << 6)
+#define GE_S5_NIBP_CALIBRATING (1u << 7)
+#define GE_S5_NIBP_OLD (1u << 8) /* data older than 60 s */
+
+/* A DISPL record with all four PHDB classes, as monitors send it. */
+#define GE_S5_DISPL_RECORD_LEN 1152
+/* Worst case of an escaped frame: every byte doubled, plus two flags. */
+#define GE_S5_FRAME_MAX(record_len) (2 * ((record_len) + 1) + 2)
+
 typedef void (*GeS5FrameFn)(void *userdata, GeS5FrameResult result, const uint8_t *record,
                             size_t len);
 
@@ -66,6 +81,20 @@ uint8_t ge_s5_checksum(const uint8_t *record, size_t len);
 
 /* Requests (M1017617 §3, Appendix A). interval_s: -1 single, 0 stop, >= 5 auto. */
 size_t ge_s5_build_displ_request(int16_t interval_s, uint8_t *out, size_t cap);
+
+/* PHDB record types of a request (M1017617 §3 phdb_rcrd_type). */
+#define GE_S5_PHDB_DISPL 1
+#define GE_S5_PHDB_TREND10 2
+#define GE_S5_PHDB_TREND60 3
+/* Any PHDB transmission request, framed. All classes are requested
+ * (phdb_class_bf 0x0E) except when interval_s is 0 (stop), which carries
+ * none, as in M1017617 Appendix A. Returns bytes written or 0. */
+size_t ge_s5_build_phdb_request(uint8_t record_type, int16_t interval_s, uint8_t *out, size_t cap);
+/* The other way round, for vitals-sim: reads a deframed PHDB request
+ * record (as ge_s5_build_phdb_request sends it). Any ret_ may be NULL.
+ * 0, or -EBADMSG when the record is not a PHDB transmission request. */
+int ge_s5_parse_phdb_request(const uint8_t *record, size_t len, uint8_t *ret_record_type,
+                             int16_t *ret_interval_s, uint32_t *ret_class_bf);
 
 /* Decoder state kept across records of one device. */
 typedef struct GeS5DecodeState {
@@ -99,6 +128,9 @@ typedef struct GeS5Basic {
         int16_t ecg_hr;
         int16_t nibp_sys, nibp_dia, nibp_mean, nibp_hr;
         uint32_t nibp_status; /* status_bits of the NIBP group (8005313 Table 3-18) */
+        /* ^ bits 0-1 (exists, active) go to the group's status_bits, bits 0-15
+         *   (AUTO 3, STAT 4, measuring 5, stasis 6, calibrating 7, older than
+         *   60 s 8: GE_S5_NIBP_*) to its label_info, where monitors put them. */
         int16_t spo2, spo2_pr, spo2_ir_amp;
         uint32_t spo2_status;
         int16_t t1;
@@ -111,3 +143,10 @@ void ge_s5_basic_init(GeS5Basic *b);
 /* Builds an unescaped DISPL PHDB record (header + 4 subrecords, 1152
  * bytes) with the basic class filled from b. Returns length or 0. */
 size_t ge_s5_build_displ_record(const GeS5Basic *b, uint8_t *out, size_t cap);
+/* Group presence in the record built: the SpO2 and NIBP groups take their
+ * status from spo2_status / nibp_status (0 = no module, so nothing of them
+ * is decoded); ECG, T1, CO2 and P1 exist (status exists|active) when any of
+ * their fields holds something other than GE_S5_DATA_INVALID, so a lead-off
+ * ECG is ecg_hr = GE_S5_DISCONT, not DATA_INVALID.  Every other group, and
+ * the three ext classes, carry status 0.  Frame it with ge_s5_frame_encode
+ * into a buffer of GE_S5_FRAME_MAX(GE_S5_DISPL_RECORD_LEN) bytes. */

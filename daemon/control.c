@@ -108,8 +108,10 @@ json_object *control_device_json(const Device *dev)
         json_object_object_add(o, "readings", json_object_new_int64((int64_t)dev->readings));
         json_object_object_add(o, "reconnects", json_object_new_int64((int64_t)dev->reconnects));
         json_object_object_add(o, "last_error",
-                               dev->last_error ? json_object_new_string(strerror(-dev->last_error))
-                                               : NULL);
+                               dev->last_error == -ENOTTY
+                                       ? json_object_new_string("not a serial device")
+                               : dev->last_error ? json_object_new_string(strerror(-dev->last_error))
+                                                 : NULL);
         return o;
 }
 

@@ -39,6 +39,7 @@ Bed *bed_get(Daemon *d, const char *name)
         d->beds = n;
         d->beds[d->n_beds++] = b;
         b->daemon = d;
+        b->alarm = alarm_bed_get(d->alarms, name);
         return b;
 }
 
@@ -66,6 +67,12 @@ static void session_opened(Bed *b, int64_t id, const char *patient_ref, const ch
         if (!b->patient_ref[0])
                 snprintf(b->patient_ref, sizeof(b->patient_ref), "SESSION-%lld", (long long)id);
         snprintf(b->profile, sizeof(b->profile), "%s", profile ? profile : "");
+        if (b->alarm) {
+                Daemon *d = b->daemon;
+                alarm_bed_set_profile(b->alarm, d->have_profile ? &d->profile : NULL);
+                alarm_bed_set_session(b->alarm, true, "baseline", now_mono_ns(), now_wall_ns());
+                daemon_alarm_timer_update(d);
+        }
         /* The journal gets the session id and bed, never the patient reference. */
         log_full(LOG_INFO, MSGID_SESSION, NULL, b->name, 0, "session %lld opened (%s)",
                  (long long)id, automatic ? "automatically, on first data" : "by a user");
@@ -95,6 +102,10 @@ int bed_session_stop(Bed *b, const char *actor, const char *reason)
         store_session_close(b->daemon->store, b->session_id, now_wall_ns(), actor, reason);
         log_full(LOG_INFO, MSGID_SESSION, NULL, b->name, 0, "session %lld closed (%s)",
                  (long long)b->session_id, reason ? reason : "stopped");
+        if (b->alarm) {
+                alarm_bed_set_session(b->alarm, false, NULL, now_mono_ns(), now_wall_ns());
+                daemon_alarm_timer_update(b->daemon);
+        }
         b->session_id = 0;
         b->session_auto = false;
         b->patient_ref[0] = '\0';
@@ -127,6 +138,10 @@ void bed_on_reading(Bed *b, const char *device, const Reading *r)
         remember_latest(b, r);
         if (b->session_id)
                 store_reading_add(d->store, b->session_id, device, r);
+        if (b->alarm) {
+                alarm_bed_reading(b->alarm, r, r->mono_ns, r->wall_ns);
+                daemon_alarm_timer_update(d);
+        }
 }
 
 void bed_tick(Bed *b, int64_t now_mono_ns)

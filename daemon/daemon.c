@@ -13,6 +13,7 @@
  * retries.
  */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,10 +27,24 @@
 #include "control.h"
 #include "daemon.h"
 #include "log.h"
+#include "profile.h"
 #include "timefmt.h"
 
 void bed_session_resume(Bed *b, int64_t id, const char *patient_ref, const char *profile,
                         int64_t started_ns);
+
+static void store_alarm(Daemon *d, bool present, int err)
+{
+        char detail[128];
+
+        snprintf(detail, sizeof(detail), "session log not writable: %s", strerror(err < 0 ? -err : err));
+        for (size_t i = 0; i < d->n_beds; i++)
+                if (d->beds[i]->alarm)
+                        alarm_bed_technical(d->beds[i]->alarm, "STORE_FAILURE", ALARM_PRIO_HIGH,
+                                            present, present ? detail : NULL, now_mono_ns(),
+                                            now_wall_ns());
+        daemon_alarm_timer_update(d);
+}
 
 static void flush_store(Daemon *d)
 {
@@ -41,6 +56,8 @@ static void flush_store(Daemon *d)
                          "cannot write the session log %s: %m; readings are kept in memory and "
                          "retried every tick",
                          d->db_path);
+                store_alarm(d, true, r);
+                /* The alarm events themselves stay queued with the readings. */
         } else if (r == 0 && d->store_failing) {
                 StoreStats st;
                 store_get_stats(d->store, &st);
@@ -49,6 +66,7 @@ static void flush_store(Daemon *d)
                          "session log writable again; queued readings committed (%llu dropped "
                          "while failing)",
                          (unsigned long long)st.dropped);
+                store_alarm(d, false, 0);
         }
 }
 
@@ -88,6 +106,20 @@ void daemon_reading(Daemon *d, Device *dev, const Reading *in)
 void daemon_device_state_changed(Daemon *d, Device *dev)
 {
         json_object *ev;
+        char cond[96], detail[160];
+
+        /* A monitor that is gone is itself an alarm: high while a patient is
+         * being recorded, medium otherwise. */
+        if (dev->bed && dev->bed->alarm && d->alarms) {
+                bool gone = dev->state == DEVICE_DISCONNECTED;
+                snprintf(cond, sizeof(cond), "DEVICE_DISCONNECTED");
+                snprintf(detail, sizeof(detail), "%s on %s: %s", dev->cfg->name, dev->cfg->port,
+                         dev->last_error ? strerror(-dev->last_error) : "disconnected");
+                alarm_bed_technical(dev->bed->alarm, cond,
+                                    dev->bed->session_id ? ALARM_PRIO_HIGH : ALARM_PRIO_MEDIUM,
+                                    gone, gone ? detail : NULL, now_mono_ns(), now_wall_ns());
+                daemon_alarm_timer_update(d);
+        }
 
         if (!d->control || !control_subscribers(d->control))
                 return;
@@ -97,6 +129,137 @@ void daemon_device_state_changed(Daemon *d, Device *dev)
         json_object_object_add(ev, "device", control_device_json(dev));
         control_broadcast(d->control, ev);
         json_object_put(ev);
+}
+
+static const char *alarm_msgid(AlarmEventKind k)
+{
+        switch (k) {
+        case ALARM_EV_ACTIVE:
+        case ALARM_EV_LATCHED:
+        case ALARM_EV_REMINDER:
+                return MSGID_ALARM_ACTIVE;
+        case ALARM_EV_ACKNOWLEDGED:
+                return MSGID_ALARM_ACK;
+        case ALARM_EV_ESCALATED:
+                return MSGID_ALARM_ESCALATED;
+        case ALARM_EV_SILENCED:
+        case ALARM_EV_SILENCE_ENDED:
+        case ALARM_EV_SILENCE_BROKEN:
+                return MSGID_ALARM_SILENCED;
+        default:
+                return MSGID_ALARM_INACTIVE;
+        }
+}
+
+/* Every transition: an append-only row committed at once, a journal entry
+ * (bed and condition, never the patient reference), a pushed event. */
+static void on_alarm_event(void *userdata, const AlarmEvent *ev)
+{
+        Daemon *d = userdata;
+        int64_t session_id = 0;
+        StoreAlarmEvent row;
+
+        for (size_t i = 0; i < d->n_beds; i++)
+                if (strcmp(d->beds[i]->name, ev->bed) == 0)
+                        session_id = d->beds[i]->session_id;
+        row = (StoreAlarmEvent){
+                .alarm_id = ev->alarm_id,
+                .session_id = session_id,
+                .bed = ev->bed,
+                .wall_ns = ev->wall_ns,
+                .mono_ns = ev->mono_ns,
+                .condition = ev->condition,
+                .technical = ev->technical,
+                .priority = alarm_priority_to_string(ev->priority),
+                .state = ev->state,
+                .phase = ev->phase,
+                .value = ev->value,
+                .limit_value = ev->limit,
+                .actor = ev->actor,
+                .detail = ev->detail,
+        };
+        store_alarm_event_add(d->store, &row);
+        log_full(ev->kind == ALARM_EV_ACTIVE && ev->priority == ALARM_PRIO_HIGH ? LOG_CRIT
+                 : ev->kind == ALARM_EV_ACTIVE || ev->kind == ALARM_EV_ESCALATED ? LOG_WARNING
+                                                                                   : LOG_NOTICE,
+                 alarm_msgid(ev->kind), NULL, ev->bed, 0, "alarm %lld %s %s%s %s by %s%s%s",
+                 (long long)ev->alarm_id, alarm_priority_to_string(ev->priority), ev->condition,
+                 ev->technical ? " (technical)" : "", ev->state, ev->actor,
+                 ev->detail ? ": " : "", ev->detail ? ev->detail : "");
+        if (d->control && control_subscribers(d->control)) {
+                char buf[TIMEFMT_ISO_MAX];
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "type", json_object_new_string("alarm"));
+                json_object_object_add(o, "time", json_object_new_string(timefmt_iso_ms(ev->wall_ns, buf)));
+                json_object_object_add(o, "bed", json_object_new_string(ev->bed));
+                json_object_object_add(o, "session", session_id ? json_object_new_int64(session_id) : NULL);
+                json_object_object_add(o, "alarm_id", json_object_new_int64(ev->alarm_id));
+                json_object_object_add(o, "condition", json_object_new_string(ev->condition));
+                json_object_object_add(o, "technical", json_object_new_boolean(ev->technical));
+                json_object_object_add(o, "priority", json_object_new_string(alarm_priority_to_string(ev->priority)));
+                json_object_object_add(o, "state", json_object_new_string(ev->state));
+                json_object_object_add(o, "value", isfinite(ev->value) ? json_object_new_double(ev->value) : NULL);
+                json_object_object_add(o, "limit", isfinite(ev->limit) ? json_object_new_double(ev->limit) : NULL);
+                json_object_object_add(o, "actor", json_object_new_string(ev->actor));
+                json_object_object_add(o, "announce", json_object_new_boolean(ev->announce));
+                json_object_object_add(o, "detail", ev->detail ? json_object_new_string(ev->detail) : NULL);
+                control_broadcast(d->control, o);
+                json_object_put(o);
+        }
+}
+
+static int on_alarm_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Daemon *d = userdata;
+
+        alarm_engine_tick(d->alarms, now_mono_ns(), now_wall_ns());
+        daemon_alarm_timer_update(d);
+        return 0;
+}
+
+void daemon_alarm_timer_update(Daemon *d)
+{
+        int64_t next;
+
+        if (!d->alarms || !d->event)
+                return;
+        next = alarm_engine_next_deadline(d->alarms);
+        if (next == INT64_MAX) {
+                if (d->alarm_timer)
+                        sd_event_source_set_enabled(d->alarm_timer, SD_EVENT_OFF);
+                return;
+        }
+        if (next < 0)
+                next = 0;
+        if (!d->alarm_timer) {
+                if (sd_event_add_time(d->event, &d->alarm_timer, CLOCK_BOOTTIME,
+                                      (uint64_t)next / 1000, 0, on_alarm_timer, d) < 0)
+                        return;
+        } else {
+                sd_event_source_set_time(d->alarm_timer, (uint64_t)next / 1000);
+        }
+        sd_event_source_set_enabled(d->alarm_timer, SD_EVENT_ONESHOT);
+}
+
+int daemon_load_profile(const Config *c, AlarmProfile *ret, bool *ret_have)
+{
+        char *dir = NULL;
+        int r;
+
+        *ret_have = false;
+        if (!c->profile)
+                return 0;
+        if (asprintf(&dir, "%s/profiles", c->dir) < 0)
+                return -ENOMEM;
+        r = profile_load(dir, c->profile, ret);
+        if (r < 0)
+                log_full(LOG_ERR, MSGID_CONFIG, NULL, NULL, r,
+                         "%s: alarm profile \"%s\" cannot be loaded from %s", c->path, c->profile,
+                         dir);
+        else
+                *ret_have = true;
+        free(dir);
+        return r;
 }
 
 static void notify_status(Daemon *d)
@@ -190,7 +353,17 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
                 sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
                            (unsigned long long)(now_mono_ns() / 1000));
         log_full(LOG_INFO, MSGID_CONFIG, NULL, NULL, 0, "reloading %s", d->config_path);
+        AlarmProfile np;
+        bool nhave = false;
+
         r = config_load(d->config_path, &n);
+        if (r >= 0) {
+                r = daemon_load_profile(n, &np, &nhave);
+                if (r < 0) {
+                        config_free(n);
+                        n = NULL;
+                }
+        }
         if (r < 0) {
                 log_full(LOG_ERR, MSGID_CONFIG, NULL, NULL, r,
                          "new configuration rejected; keeping the running one");
@@ -198,6 +371,8 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
                 stop_devices(d);
                 config_free(d->config);
                 d->config = n;
+                d->profile = np;
+                d->have_profile = nhave;
                 start_devices(d);
                 sd_event_source_set_time_relative(d->tick_timer, d->config->tick_usec);
                 log_full(LOG_INFO, MSGID_CONFIG, NULL, NULL, 0, "configuration reloaded: %zu devices",
@@ -289,6 +464,14 @@ int daemon_new(const char *config_path, const char *state_dir, const char *socke
         r = sd_event_default(&d->event);
         if (r < 0)
                 goto fail;
+        r = daemon_load_profile(d->config, &d->profile, &d->have_profile);
+        if (r < 0)
+                goto fail;
+        d->alarms = alarm_engine_new(on_alarm_event, d, store_next_alarm_id(d->store));
+        if (!d->alarms) {
+                r = -ENOMEM;
+                goto fail;
+        }
 
         sigemptyset(&ss);
         sigaddset(&ss, SIGTERM);
@@ -348,6 +531,8 @@ void daemon_free(Daemon *d)
                 bed_free(d->beds[i]);
         free(d->beds);
         sd_event_source_disable_unref(d->tick_timer);
+        sd_event_source_disable_unref(d->alarm_timer);
+        alarm_engine_free(d->alarms);
         sd_event_unref(d->event);
         config_free(d->config);
         free(d->config_path);

@@ -12,6 +12,7 @@
 #include <systemd/sd-event.h>
 
 #include "conffile.h"
+#include "alarm.h"
 #include "driver.h"
 #include "serial.h"
 #include "store.h"
@@ -68,6 +69,7 @@ struct Bed {
         Reading latest[BED_LATEST_MAX];
         size_t n_latest;
         bool in_config; /* still named by a device of the current config */
+        AlarmBed *alarm;
 };
 
 struct Daemon {
@@ -84,6 +86,10 @@ struct Daemon {
         Bed **beds;
         size_t n_beds;
         sd_event_source *tick_timer;
+        AlarmEngine *alarms;
+        sd_event_source *alarm_timer;
+        AlarmProfile profile; /* the default profile ([daemon] profile) */
+        bool have_profile;
         int64_t started_mono_ns;
         bool store_failing;
         bool notify;
@@ -112,3 +118,7 @@ int daemon_run(Daemon *d);
 void daemon_free(Daemon *d);
 void daemon_device_state_changed(Daemon *d, Device *dev);
 void daemon_reading(Daemon *d, Device *dev, const Reading *r);
+/* Re-arms the alarm timer to the engine's next deadline. */
+void daemon_alarm_timer_update(Daemon *d);
+/* Loads [daemon] profile (if any) from DIR/profiles; logs and returns -errno. */
+int daemon_load_profile(const Config *c, AlarmProfile *ret, bool *ret_have);

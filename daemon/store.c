@@ -630,6 +630,20 @@ int store_open_sessions(Store *s,
         return rc == SQLITE_DONE ? 0 : sqlite_to_errno(rc);
 }
 
+int64_t store_next_alarm_id(Store *s)
+{
+        sqlite3_stmt *st;
+        int64_t next = 1;
+
+        if (sqlite3_prepare_v2(s->db, "SELECT COALESCE(MAX(alarm_id),0)+1 FROM alarm_events", -1,
+                               &st, NULL) != SQLITE_OK)
+                return next;
+        if (sqlite3_step(st) == SQLITE_ROW)
+                next = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return next;
+}
+
 int store_open_readonly(const char *path, sqlite3 **ret)
 {
         sqlite3 *db = NULL;

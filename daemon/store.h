@@ -98,5 +98,8 @@ int store_open_sessions(Store *s, void (*fn)(void *ud, int64_t id, const char *b
                                              int64_t started_ns),
                         void *ud);
 
+/* 1 + the largest alarm_id in the file, so alarm ids stay unique across restarts. */
+int64_t store_next_alarm_id(Store *s);
+
 /* Read-only connection for export and history (never blocks the writer). */
 int store_open_readonly(const char *path, sqlite3 **ret);

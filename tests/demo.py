@@ -56,7 +56,10 @@ signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
 beds = ["chair-1", "chair-2", "chair-3"]
 try:
     with open(os.path.join(etc, "vitalsd.conf"), "w") as f:
-        f.write("[daemon]\nclinic = Demo Clinic\ntick = 0.5\nsession_idle_timeout = 60\n")
+        f.write("[daemon]\nclinic = Demo Clinic\ntick = 0.5\nsession_idle_timeout = 60\n"
+                "profile = ketamine-infusion\n")
+    shutil.copytree(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config",
+                                 "profiles"), os.path.join(etc, "profiles"))
     simlog = open(os.path.join(wd, "sim.log"), "w")
     for i, bed in enumerate(beds):
         link = os.path.join(wd, bed + ".tty")

@@ -81,8 +81,7 @@ static int parse_uint(const char *v, unsigned long long min, unsigned long long 
         return 0;
 }
 
-/* Seconds with optional fraction ("0.5"), into microseconds. */
-static int parse_seconds(const char *v, double min, double max, uint64_t *ret_usec)
+int conf_parse_seconds(const char *v, double min, double max, uint64_t *ret_usec)
 {
         char *end;
         double x;
@@ -131,19 +130,19 @@ static void daemon_key(ParseCtx *p, const char *key, const char *value)
                 else
                         set_str(&c->profile, value);
         } else if (strcmp(key, "tick") == 0) {
-                if (parse_seconds(value, 0.05, 10, &c->tick_usec) < 0)
+                if (conf_parse_seconds(value, 0.05, 10, &c->tick_usec) < 0)
                         config_error(p, key, "must be seconds between 0.05 and 10, got \"%s\"",
                                      value);
         } else if (strcmp(key, "session_idle_timeout") == 0) {
-                if (parse_seconds(value, 1, 86400, &c->session_idle_usec) < 0)
+                if (conf_parse_seconds(value, 1, 86400, &c->session_idle_usec) < 0)
                         config_error(p, key, "must be seconds between 1 and 86400, got \"%s\"",
                                      value);
         } else if (strcmp(key, "reconnect_min") == 0) {
-                if (parse_seconds(value, 0.1, 60, &c->reconnect_min_usec) < 0)
+                if (conf_parse_seconds(value, 0.1, 60, &c->reconnect_min_usec) < 0)
                         config_error(p, key, "must be seconds between 0.1 and 60, got \"%s\"",
                                      value);
         } else if (strcmp(key, "reconnect_max") == 0) {
-                if (parse_seconds(value, 1, 600, &c->reconnect_max_usec) < 0)
+                if (conf_parse_seconds(value, 1, 600, &c->reconnect_max_usec) < 0)
                         config_error(p, key, "must be seconds between 1 and 600, got \"%s\"",
                                      value);
         } else if (strcmp(key, "stale_factor") == 0) {

@@ -57,3 +57,6 @@ typedef struct Config {
 int config_load(const char *path, Config **ret);
 void config_free(Config *c);
 const char *device_config_option(const DeviceConfig *d, const char *key);
+/* Seconds with an optional fraction ("0.5") within [min, max], into
+ * microseconds. 0, -EINVAL (empty) or -ERANGE. Shared by the profile parser. */
+int conf_parse_seconds(const char *v, double min, double max, uint64_t *ret_usec);

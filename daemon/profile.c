@@ -23,6 +23,7 @@
 
 #include "catalogue.h"
 #include "log.h"
+#include "conffile.h"
 #include "profile.h"
 
 #define USEC 1000000ULL
@@ -237,22 +238,6 @@ static char *reader(char *str, int num, void *stream)
         return str;
 }
 
-/* Seconds with an optional fraction, into microseconds. */
-static int parse_seconds(const char *v, double min, double max, uint64_t *ret_usec)
-{
-        char *end;
-        double x;
-
-        if (!v || !*v)
-                return -EINVAL;
-        errno = 0;
-        x = strtod(v, &end);
-        if (errno || *end || !(x >= min && x <= max))
-                return -ERANGE;
-        *ret_usec = (uint64_t)(x * 1e6 + 0.5);
-        return 0;
-}
-
 static int parse_number(const char *v, double *ret)
 {
         char *end;
@@ -316,21 +301,21 @@ static void profile_key(ParseCtx *p, const char *key, const char *value)
                         snprintf(pr->description, sizeof(pr->description), "%s", value);
                 break;
         case PROFILE_KEY_NO_DATA_TIMEOUT:
-                if (parse_seconds(value, 1, 30, &usec) < 0)
+                if (conf_parse_seconds(value, 1, 30, &usec) < 0)
                         profile_error(p, p->line, key,
                                       "must be seconds between 1 and 30, got \"%s\"", value);
                 else
                         pr->no_data_usec = usec;
                 break;
         case PROFILE_KEY_SENSOR_OFF_DELAY:
-                if (parse_seconds(value, 1, 120, &usec) < 0)
+                if (conf_parse_seconds(value, 1, 120, &usec) < 0)
                         profile_error(p, p->line, key,
                                       "must be seconds between 1 and 120, got \"%s\"", value);
                 else
                         pr->sensor_off_delay_usec = usec;
                 break;
         case PROFILE_KEY_NIBP_CYCLE:
-                if (parse_seconds(value, 0, 7200, &usec) < 0 || (usec > 0 && usec < 60 * USEC))
+                if (conf_parse_seconds(value, 0, 7200, &usec) < 0 || (usec > 0 && usec < 60 * USEC))
                         profile_error(p, p->line, key,
                                       "must be 0 (off) or seconds between 60 and 7200, got \"%s\"",
                                       value);
@@ -338,28 +323,28 @@ static void profile_key(ParseCtx *p, const char *key, const char *value)
                         pr->nibp_cycle_usec = usec;
                 break;
         case PROFILE_KEY_NIBP_GRACE:
-                if (parse_seconds(value, 0, 600, &usec) < 0)
+                if (conf_parse_seconds(value, 0, 600, &usec) < 0)
                         profile_error(p, p->line, key,
                                       "must be seconds between 0 and 600, got \"%s\"", value);
                 else
                         pr->nibp_grace_usec = usec;
                 break;
         case PROFILE_KEY_REMINDER:
-                if (parse_seconds(value, 10, 3600, &usec) < 0)
+                if (conf_parse_seconds(value, 10, 3600, &usec) < 0)
                         profile_error(p, p->line, key,
                                       "must be seconds between 10 and 3600, got \"%s\"", value);
                 else
                         pr->reminder_usec = usec;
                 break;
         case PROFILE_KEY_ESCALATE:
-                if (parse_seconds(value, 10, 3600, &usec) < 0)
+                if (conf_parse_seconds(value, 10, 3600, &usec) < 0)
                         profile_error(p, p->line, key,
                                       "must be seconds between 10 and 3600, got \"%s\"", value);
                 else
                         pr->escalate_usec = usec;
                 break;
         case PROFILE_KEY_SILENCE_MAX:
-                if (parse_seconds(value, 1, 120, &usec) < 0)
+                if (conf_parse_seconds(value, 1, 120, &usec) < 0)
                         profile_error(p, p->line, key,
                                       "must be seconds between 1 and 120 (audio silence never "
                                       "lasts longer), got \"%s\"",
@@ -448,7 +433,7 @@ static void rule_key(ParseCtx *p, const char *key, const char *value)
                 break;
         case RULE_KEY_ON_DELAY:
         case RULE_KEY_OFF_DELAY:
-                if (parse_seconds(value, 0, 600, &usec) < 0)
+                if (conf_parse_seconds(value, 0, 600, &usec) < 0)
                         profile_error(p, p->line, key,
                                       "must be seconds between 0 and 600, got \"%s\"", value);
                 else if (k == RULE_KEY_ON_DELAY)

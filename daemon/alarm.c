@@ -125,20 +125,13 @@ static const char *const kind_names[_ALARM_EV_MAX] = {
     [ALARM_EV_RESET] = "reset",
 };
 
-/* The store's state column: every occurrence ends with an "inactive" row,
- * whether the condition ended or a user reset a latched alarm. */
-static const char *const kind_states[_ALARM_EV_MAX] = {
-    [ALARM_EV_ACTIVE] = "active",
-    [ALARM_EV_INACTIVE] = "inactive",
-    [ALARM_EV_ACKNOWLEDGED] = "acknowledged",
-    [ALARM_EV_LATCHED] = "latched",
-    [ALARM_EV_ESCALATED] = "escalated",
-    [ALARM_EV_REMINDER] = "reminder",
-    [ALARM_EV_SILENCED] = "silenced",
-    [ALARM_EV_SILENCE_ENDED] = "silence-ended",
-    [ALARM_EV_SILENCE_BROKEN] = "silence-broken",
-    [ALARM_EV_RESET] = "inactive",
-};
+/* The store's state column is the event kind's name, except that a user
+ * reset of a latched alarm is stored as "inactive": every occurrence ends
+ * with an "inactive" row. */
+static const char *kind_state(AlarmEventKind kind)
+{
+        return kind == ALARM_EV_RESET ? kind_names[ALARM_EV_INACTIVE] : kind_names[kind];
+}
 
 const char *alarm_priority_to_string(AlarmPriority p)
 {
@@ -257,7 +250,7 @@ static void emit(AlarmBed *b, AlarmEventKind kind, const Condition *c, const cha
             .condition = c->name,
             .technical = c->technical,
             .priority = c->priority,
-            .state = kind_states[kind],
+            .state = kind_state(kind),
             .value = c->value,
             .limit = c->limit,
             .actor = actor ? actor : ALARM_ACTOR_AUTO,
@@ -283,7 +276,7 @@ static void emit_silence(AlarmBed *b, AlarmEventKind kind, const char *actor, do
             .condition = ALARM_COND_AUDIO_SILENCE,
             .technical = false,
             .priority = b->silence_priority,
-            .state = kind_states[kind],
+            .state = kind_state(kind),
             .value = value,
             .limit = NAN,
             .actor = actor ? actor : ALARM_ACTOR_AUTO,

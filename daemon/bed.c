@@ -156,8 +156,6 @@ void bed_tick(Bed *b, int64_t now_mono_ns)
 /* Used by the daemon at start-up: sessions left open by a previous run
  * (a crash, a restart) continue rather than splitting the record. */
 void bed_session_resume(Bed *b, int64_t id, const char *patient_ref, const char *profile,
-                        int64_t started_ns);
-void bed_session_resume(Bed *b, int64_t id, const char *patient_ref, const char *profile,
                         int64_t started_ns)
 {
         session_opened(b, id, patient_ref, profile, true, started_ns);

@@ -30,8 +30,6 @@
 #include "profile.h"
 #include "timefmt.h"
 
-void bed_session_resume(Bed *b, int64_t id, const char *patient_ref, const char *profile,
-                        int64_t started_ns);
 
 static void store_alarm(Daemon *d, bool present, int err)
 {

@@ -109,6 +109,9 @@ void bed_tick(Bed *b, int64_t now_mono_ns);
 int bed_session_start(Bed *b, const char *patient_ref, const char *profile, const char *actor);
 int bed_session_stop(Bed *b, const char *actor, const char *reason);
 void bed_free(Bed *b);
+/* A session left open by a previous run (crash, restart) continues. */
+void bed_session_resume(Bed *b, int64_t id, const char *patient_ref, const char *profile,
+                        int64_t started_ns);
 const char *bed_phase(const Bed *b);
 
 /* daemon.c */

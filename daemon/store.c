@@ -643,19 +643,3 @@ int64_t store_next_alarm_id(Store *s)
         sqlite3_finalize(st);
         return next;
 }
-
-int store_open_readonly(const char *path, sqlite3 **ret)
-{
-        sqlite3 *db = NULL;
-        int rc;
-
-        rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-        if (rc != SQLITE_OK) {
-                int r = sqlite_to_errno(rc);
-                sqlite3_close(db);
-                return r;
-        }
-        sqlite3_busy_timeout(db, 5000);
-        *ret = db;
-        return 0;
-}

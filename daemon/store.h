@@ -33,7 +33,8 @@
  * raises a technical alarm and retries.  Session ids are assigned by the
  * store in memory, so a session can open while the disk is failing.
  *
- * Readers (export, console history) use store_open_readonly(); WAL keeps
+ * Readers (export, console history) open read-only through export_db_open()
+ * in export_query.c; WAL keeps
  * them from blocking the writer.
  */
 #pragma once
@@ -101,5 +102,3 @@ int store_open_sessions(Store *s, void (*fn)(void *ud, int64_t id, const char *b
 /* 1 + the largest alarm_id in the file, so alarm ids stay unique across restarts. */
 int64_t store_next_alarm_id(Store *s);
 
-/* Read-only connection for export and history (never blocks the writer). */
-int store_open_readonly(const char *path, sqlite3 **ret);

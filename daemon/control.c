@@ -717,6 +717,7 @@ static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userda
                 reply = error_reply(NULL, "too-large", "request larger than 64 KiB");
         else
                 reply = dispatch(c, buf, (size_t)n);
+        daemon_commit_now(c->srv->daemon);
         if (conn_send(c, reply) < 0)
                 conn_free(c);
         json_object_put(reply);

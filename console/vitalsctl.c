@@ -23,7 +23,7 @@ typedef struct Verb {
 
 static const Verb verbs[] = {
     {"status", verb_status, "show beds, sessions, devices and latest values"},
-    {"export", verb_export, "write a session as csv or json"},
+    {"export", verb_export, "write a session as csv, json, fhir, hl7 or a chart page"},
     {"watch", verb_watch, "live vitals, device states and alarms of every bed"},
 };
 

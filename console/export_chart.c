@@ -625,7 +625,7 @@ static void draw_series(Page *p, const Panel *pn, const ChartSeries *s, Rgb ink,
         static const double dash[] = {3.5, 2};
         cairo_t *cr = p->cr;
         double prev_x = 0, prev_y = 0;
-        bool have_prev = false;
+        bool have_prev = false, pen_at_prev = false;
 
         cairo_save(cr);
         cairo_rectangle(cr, pn->box.x, pn->box.y, pn->box.w, pn->box.h);
@@ -640,10 +640,13 @@ static void draw_series(Page *p, const Panel *pn, const ChartSeries *s, Rgb ink,
 
                 if (b->n == 0)
                         continue;
+                /* One polyline while values join; a gap lifts the pen. */
                 if (have_prev && b->joins) {
-                        cairo_move_to(cr, prev_x, prev_y);
+                        if (!pen_at_prev)
+                                cairo_move_to(cr, prev_x, prev_y);
                         cairo_line_to(cr, x, value_y(pn, b->first));
                 }
+                pen_at_prev = have_prev && b->joins && b->first == b->last && b->max == b->min;
                 if (b->max > b->min) {
                         cairo_move_to(cr, x, value_y(pn, b->min));
                         cairo_line_to(cr, x, value_y(pn, b->max));

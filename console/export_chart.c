@@ -308,7 +308,7 @@ static Hatch priority_hatch(AlarmPriority p)
 static void layout(Page *p)
 {
         static const double share[_PANEL_MAX] = {0.37, 0.29, 0.34};
-        double header_h = 78, strip_h = 30, axis_h = 40, summary_h = 218, footer_h = 18, gap = 9;
+        double header_h = 84, strip_h = 30, axis_h = 40, summary_h = 218, footer_h = 18, gap = 9;
         double y, avail;
 
         p->plot_x = MARGIN + 40;
@@ -413,7 +413,7 @@ static void draw_header(Page *p)
 
         y += 14;
         local_time(d->axis_from_ns, "%Y-%m-%d %H:%M:%S", a, sizeof(a));
-        local_time(d->axis_to_ns, "%H:%M:%S", b, sizeof(b));
+        local_time(d->axis_to_ns, "%Y-%m-%d %H:%M:%S", b, sizeof(b));
         {
                 char shown[300];
 
@@ -446,9 +446,10 @@ static void draw_strip(Page *p)
         cairo_t *cr = p->cr;
         double lane_h = p->strip.h / 3;
 
-        font(cr, 9, true);
+        font(cr, 7.5, true);
         set_rgb(cr, INK);
-        text(cr, MARGIN, p->strip.y - 3, ALIGN_LEFT, 0, "Alarms active");
+        text(cr, p->strip.x + p->strip.w + 3, p->strip.y + p->strip.h / 2 + 2.5, ALIGN_LEFT, 0,
+             "alarms");
         for (int prio = ALARM_PRIO_LOW; prio <= ALARM_PRIO_HIGH; prio++) {
                 double y = lane_y(p, prio);
                 cairo_pattern_t *pat = hatch(PRIORITY_INK[prio], INK, priority_hatch(prio), 1);
@@ -681,11 +682,16 @@ static void draw_nibp(Page *p, const Panel *pn)
         const ChartData *d = p->d;
         cairo_t *cr = p->cr;
 
+        /* Bars stay apart however many measurements share the width. */
+        double pitch = p->plot_w / (double)(d->n_nibp + 1);
+        double bar_w = fmax(0.4, fmin(2.0, pitch * 0.45));
+        double cap = fmax(0.6, fmin(2.5, pitch * 0.4));
+
         cairo_save(cr);
         cairo_rectangle(cr, pn->box.x, pn->box.y, pn->box.w, pn->box.h);
         cairo_clip(cr);
         set_rgb(cr, NIBP_INK);
-        cairo_set_line_width(cr, 2.0);
+        cairo_set_line_width(cr, bar_w);
         for (size_t i = 0; i < CHART_BUCKETS; i++) {
                 const ChartNibpBucket *b = &d->nibp[i];
                 double x = bucket_x(p, i);
@@ -703,10 +709,10 @@ static void draw_nibp(Page *p, const Panel *pn)
 
                 if (b->n == 0)
                         continue;
-                cairo_move_to(cr, x - 2.5, value_y(pn, b->sys_max));
-                cairo_line_to(cr, x + 2.5, value_y(pn, b->sys_max));
-                cairo_move_to(cr, x - 2.5, value_y(pn, b->dia_min));
-                cairo_line_to(cr, x + 2.5, value_y(pn, b->dia_min));
+                cairo_move_to(cr, x - cap, value_y(pn, b->sys_max));
+                cairo_line_to(cr, x + cap, value_y(pn, b->sys_max));
+                cairo_move_to(cr, x - cap, value_y(pn, b->dia_min));
+                cairo_line_to(cr, x + cap, value_y(pn, b->dia_min));
         }
         cairo_stroke(cr);
         for (size_t i = 0; i < CHART_BUCKETS; i++) {
@@ -715,7 +721,7 @@ static void draw_nibp(Page *p, const Panel *pn)
                 if (b->n == 0 || isnan(b->mean))
                         continue;
                 cairo_new_sub_path(cr);
-                cairo_arc(cr, bucket_x(p, i), value_y(pn, b->mean), 1.6, 0, 2 * M_PI);
+                cairo_arc(cr, bucket_x(p, i), value_y(pn, b->mean), fmin(1.6, cap), 0, 2 * M_PI);
         }
         cairo_set_source_rgb(cr, 1, 1, 1);
         cairo_fill_preserve(cr);
@@ -898,10 +904,13 @@ static void draw_markers(Page *p)
         const Box *hr = &p->panels[PANEL_HR].box;
         const Box *nibp = &p->panels[PANEL_NIBP].box;
         char num[32], label[600];
+        double last_tag_x = -1e9, last_label_x = -1e9;
+        int level = 0;
 
         for (size_t i = 0; i < d->n_markers; i++) {
                 const ChartMarker *m = &d->markers[i];
                 double x = time_x(p, m->wall_ns);
+                double tag_y;
 
                 set_rgb(cr, MARKER_INK);
                 cairo_set_line_width(cr, 0.7);
@@ -914,16 +923,24 @@ static void draw_markers(Page *p)
                 /* A numbered tag above the alarm strip; the list in the
                  * summary carries the full text. */
                 snprintf(num, sizeof(num), "%zu", i + 1);
+                /* Tags of close markers alternate between two rows. */
+                level = x - last_tag_x < 11 ? !level : 0;
+                last_tag_x = x;
+                tag_y = p->strip.y - 9 - level * 9;
                 font(cr, 6.5, true);
-                cairo_rectangle(cr, x - 5, p->strip.y - 9, 10, 8);
+                cairo_rectangle(cr, x - 5, tag_y, 10, 8);
                 cairo_set_source_rgb(cr, 1, 1, 1);
                 cairo_fill_preserve(cr);
                 set_rgb(cr, MARKER_INK);
                 cairo_set_line_width(cr, 0.5);
                 cairo_stroke(cr);
-                text(cr, x, p->strip.y - 2.6, ALIGN_CENTER, 0, num);
+                text(cr, x, tag_y + 6.4, ALIGN_CENTER, 0, num);
 
-                /* The kind along the line, inside the top panel. */
+                /* The kind along the line, inside the top panel, unless the
+                 * previous label is too close to read both. */
+                if (x - last_label_x < 8)
+                        continue;
+                last_label_x = x;
                 marker_label(m, label, sizeof(label));
                 cairo_save(cr);
                 cairo_translate(cr, x + 1.5, hr->y + 3);
@@ -1142,6 +1159,7 @@ static void draw_alarm_summary(Page *p, Column *c, double bottom)
         const ChartData *d = p->d;
         cairo_t *cr = p->cr;
         char buf[768], t[32], dur[64];
+        double reserve;
         size_t shown;
 
         heading(cr, c, "Alarms");
@@ -1173,6 +1191,8 @@ static void draw_alarm_summary(Page *p, Column *c, double bottom)
         }
         c->y += 6;
 
+        /* Room kept for the markers' heading and up to six of them. */
+        reserve = 32 + 9.5 * (double)(d->n_markers < 6 ? d->n_markers : 6);
         heading(cr, c, "Acknowledgements");
         if (d->n_acks == 0)
                 line(cr, c, false, "none");
@@ -1180,7 +1200,7 @@ static void draw_alarm_summary(Page *p, Column *c, double bottom)
         for (size_t i = 0; i < d->n_acks; i++) {
                 const ChartAck *k = &d->acks[i];
 
-                if (c->y > bottom - 50 && i + 1 < d->n_acks)
+                if (c->y > bottom - reserve && i + 1 < d->n_acks)
                         break;
                 local_time(k->wall_ns, "%H:%M:%S", t, sizeof(t));
                 snprintf(buf, sizeof(buf), "%s  %s  %s%s", t, k->actor, k->condition,

@@ -584,7 +584,7 @@ for label, param in (("Heart rate (HR)", "HR"), ("Pulse rate (PR)", "PR"), ("SpO
                      ("NIBP systolic", "NIBP_SYS"), ("NIBP diastolic", "NIBP_DIA"),
                      ("NIBP mean", "NIBP_MEAN")):
     vals = [r[3] for r in by_param.get(param, []) if r[3] is not None and axis_from <= r[0] < axis_to]
-    nv = sum(1 for r in by_param.get(param, []) if r[3] is None)
+    nv = sum(1 for r in by_param.get(param, []) if r[3] is None and axis_from <= r[0] < axis_to)
     want = r"%s\s+%d\s+%d\s+%s\s+%s\s+%s\s" % (re.escape(label), len(vals), nv, fmt(min(vals)),
                                               fmt(statistics.median(vals)), fmt(max(vals)))
     check(re.search(want, txt) is not None, "pdf summary: %s n=%d, %d without value, min %s median "

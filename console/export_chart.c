@@ -64,10 +64,10 @@ static const Rgb MARKER_INK = {0.2, 0.2, 0.2};
 static const Rgb GAP_INK = {0.6, 0.6, 0.6};
 /* IEC 60601-1-8 convention: high red, medium yellow, low cyan. */
 static const Rgb PRIORITY_INK[_ALARM_PRIO_MAX] = {
-        [ALARM_PRIO_NONE] = {0.5, 0.5, 0.5},
-        [ALARM_PRIO_LOW] = {0.2, 0.7, 0.85},
-        [ALARM_PRIO_MEDIUM] = {0.95, 0.75, 0.1},
-        [ALARM_PRIO_HIGH] = {0.85, 0.1, 0.1},
+    [ALARM_PRIO_NONE] = {0.5, 0.5, 0.5},
+    [ALARM_PRIO_LOW] = {0.2, 0.7, 0.85},
+    [ALARM_PRIO_MEDIUM] = {0.95, 0.75, 0.1},
+    [ALARM_PRIO_HIGH] = {0.85, 0.1, 0.1},
 };
 static const char *const PRIORITY_NAME[_ALARM_PRIO_MAX] = {"none", "low", "medium", "high"};
 
@@ -179,7 +179,7 @@ static double field(cairo_t *cr, double x, double y, double size, const char *la
 }
 
 static void local_time(int64_t ns, const char *fmt, char *buf, size_t size)
-        __attribute__((format(strftime, 2, 0)));
+    __attribute__((format(strftime, 2, 0)));
 
 static void local_time(int64_t ns, const char *fmt, char *buf, size_t size)
 {
@@ -299,8 +299,9 @@ static cairo_pattern_t *hatch(Rgb bg, Rgb ink, Hatch kind, double bg_alpha)
 
 static Hatch priority_hatch(AlarmPriority p)
 {
-        return p == ALARM_PRIO_HIGH ? HATCH_SOLID : p == ALARM_PRIO_MEDIUM ? HATCH_DIAGONAL
-                                                                           : HATCH_DOTS;
+        return p == ALARM_PRIO_HIGH     ? HATCH_SOLID
+               : p == ALARM_PRIO_MEDIUM ? HATCH_DIAGONAL
+                                        : HATCH_DOTS;
 }
 
 /* ---- Layout -------------------------------------------------------------- */
@@ -362,7 +363,8 @@ static void value_ranges(Page *p)
         if (d->have_profile)
                 for (size_t i = 0; i < d->profile->n_rules; i++)
                         if (strcmp(d->profile->rules[i].parameter, "SPO2") == 0)
-                                spo2->lo = fmin(spo2->lo, floor_to(d->profile->rules[i].limit - 2, 5));
+                                spo2->lo =
+                                    fmin(spo2->lo, floor_to(d->profile->rules[i].limit - 2, 5));
         *nibp = (Panel){nibp->box, 40, 200,
                         "Blood pressure (NIBP): systolic to diastolic bar, mean as dot, mmHg"};
         widen(nibp, &d->nibp_stats[0], 5, 20);
@@ -395,7 +397,8 @@ static void draw_header(Page *p)
         x = field(cr, MARGIN, y, 9, "Bed", s->bed, 120);
         x = field(cr, x, y, 9, "Patient reference", s->patient_ref, 130);
         x = field(cr, x, y, 9, "Session", id, 60);
-        field(cr, x, y, 9, "Alarm profile", s->profile ? s->profile : "none", p->w - MARGIN - x - 60);
+        field(cr, x, y, 9, "Alarm profile", s->profile ? s->profile : "none",
+              p->w - MARGIN - x - 60);
 
         y += 14;
         local_time(s->started_ns, "%Y-%m-%d %H:%M:%S", a, sizeof(a));
@@ -488,9 +491,9 @@ static void draw_strip(Page *p)
 static bool alarm_concerns(const ChartData *d, const char *condition, PanelId panel)
 {
         static const char *const prefixes[_PANEL_MAX][3] = {
-                [PANEL_HR] = {"HR", "PR", NULL},
-                [PANEL_SPO2] = {"SPO2", NULL, NULL},
-                [PANEL_NIBP] = {"NIBP", NULL, NULL},
+            [PANEL_HR] = {"HR", "PR", NULL},
+            [PANEL_SPO2] = {"SPO2", NULL, NULL},
+            [PANEL_NIBP] = {"NIBP", NULL, NULL},
         };
         const char *param = NULL;
 
@@ -734,9 +737,9 @@ static void draw_nibp(Page *p, const Panel *pn)
 static void draw_limits(Page *p, const Panel *pn)
 {
         static const double dashes[_ALARM_PRIO_MAX][2] = {
-                [ALARM_PRIO_LOW] = {1, 2.5},
-                [ALARM_PRIO_MEDIUM] = {3, 2},
-                [ALARM_PRIO_HIGH] = {7, 2.5},
+            [ALARM_PRIO_LOW] = {1, 2.5},
+            [ALARM_PRIO_MEDIUM] = {3, 2},
+            [ALARM_PRIO_HIGH] = {7, 2.5},
         };
         const ChartData *d = p->d;
         cairo_t *cr = p->cr;
@@ -836,8 +839,8 @@ static void draw_panels(Page *p)
 
 static void draw_time_axis(Page *p)
 {
-        static const int64_t steps_s[] = {1,   2,    5,    10,   15,    30,    60,    120,  300,
-                                          600, 900,  1800, 3600, 7200,  10800, 21600, 43200, 86400};
+        static const int64_t steps_s[] = {1,   2,   5,    10,   15,   30,    60,    120,   300,
+                                          600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400};
         const ChartData *d = p->d;
         cairo_t *cr = p->cr;
         const Panel *last = &p->panels[PANEL_NIBP];
@@ -1000,7 +1003,8 @@ static void draw_legend(Page *p)
         for (int prio = ALARM_PRIO_HIGH; prio >= ALARM_PRIO_LOW; prio--) {
                 char buf[32];
 
-                x = legend_swatch(cr, x, y, hatch(PRIORITY_INK[prio], INK, priority_hatch(prio), 1));
+                x = legend_swatch(cr, x, y,
+                                  hatch(PRIORITY_INK[prio], INK, priority_hatch(prio), 1));
                 snprintf(buf, sizeof(buf), "%s alarm", PRIORITY_NAME[prio]);
                 x = legend_text(cr, x, y, buf);
         }
@@ -1118,7 +1122,8 @@ static void draw_parameter_summary(Page *p, Column *c)
                         bp_text(&d->baseline, b1, sizeof(b1));
                         snprintf(buf, sizeof(buf), "Baseline, last before start: %s", b1);
                 } else {
-                        snprintf(buf, sizeof(buf), "Baseline: no measurement before infusion start");
+                        snprintf(buf, sizeof(buf),
+                                 "Baseline: no measurement before infusion start");
                 }
                 line(cr, c, true, buf);
                 if (d->have_peak) {
@@ -1174,7 +1179,9 @@ static void draw_alarm_summary(Page *p, Column *c, double bottom)
                 font(cr, 7.5, true);
                 set_rgb(cr, INK);
                 text(cr, c->x, c->y, ALIGN_LEFT, 0,
-                     prio == ALARM_PRIO_HIGH ? "High" : prio == ALARM_PRIO_MEDIUM ? "Medium" : "Low");
+                     prio == ALARM_PRIO_HIGH     ? "High"
+                     : prio == ALARM_PRIO_MEDIUM ? "Medium"
+                                                 : "Low");
                 snprintf(buf, sizeof(buf), "%u", d->totals.count[prio]);
                 text(cr, c->x + 110, c->y, ALIGN_RIGHT, 0, buf);
                 snprintf(buf, sizeof(buf), "%u", d->totals.technical[prio]);

@@ -36,9 +36,9 @@
 #define NS_PER_SEC 1000000000LL
 
 static const char *const series_parameters[_CHART_SERIES_MAX] = {
-        [CHART_HR] = "HR",
-        [CHART_PR] = "PR",
-        [CHART_SPO2] = "SPO2",
+    [CHART_HR] = "HR",
+    [CHART_PR] = "PR",
+    [CHART_SPO2] = "SPO2",
 };
 static const char *const nibp_parameters[3] = {"NIBP_SYS", "NIBP_DIA", "NIBP_MEAN"};
 
@@ -82,8 +82,8 @@ static void series_add(ChartData *d, ChartSeries *s, const ExportReading *r)
         }
         if (b->n == 0) {
                 b->first = b->min = b->max = (float)v;
-                b->joins = s->have_valid && !s->broken &&
-                           r->wall_ns - s->last_valid_ns <= s->gap_ns;
+                b->joins =
+                    s->have_valid && !s->broken && r->wall_ns - s->last_valid_ns <= s->gap_ns;
         }
         b->min = fminf(b->min, (float)v);
         b->max = fmaxf(b->max, (float)v);
@@ -150,7 +150,8 @@ static void nibp_add(ChartData *d, const ExportReading *r, int component)
                 nibp_measurement_done(d);
         if (!d->nibp_pending) {
                 d->nibp_pending = true;
-                d->nibp_cur = (ChartNibp){.wall_ns = r->wall_ns, .sys = NAN, .dia = NAN, .mean = NAN};
+                d->nibp_cur =
+                    (ChartNibp){.wall_ns = r->wall_ns, .sys = NAN, .dia = NAN, .mean = NAN};
         }
         if (!export_reading_value(r, &v))
                 return;

@@ -70,7 +70,7 @@ typedef struct FhirWriter {
         uint8_t uuid_base[16];
         uint64_t next_entry;
         char patient_url[UUID_STRING_MAX + 9];
-        char **devices;      /* sorted, from export_devices() */
+        char **devices; /* sorted, from export_devices() */
         char (*device_urls)[UUID_STRING_MAX + 9];
         size_t n_devices;
         bool any_entry;
@@ -138,8 +138,7 @@ static json_object *parameter_code(const CatalogueEntry *e, const char *name)
                 if (e->loinc)
                         json_object_array_add(codings, coding(SYSTEM_LOINC, e->loinc, NULL));
                 if (e->loinc_extra)
-                        json_object_array_add(codings,
-                                              coding(SYSTEM_LOINC, e->loinc_extra, NULL));
+                        json_object_array_add(codings, coding(SYSTEM_LOINC, e->loinc_extra, NULL));
                 if (e->mdc_code) {
                         snprintf(mdc, sizeof(mdc), "%" PRIu32, e->mdc_code);
                         json_object_array_add(codings, coding(SYSTEM_MDC, mdc, e->mdc_refid));
@@ -279,8 +278,7 @@ static void add_questionable_note(json_object *o, const char *status)
                 return;
         notes = json_object_new_array();
         n = json_object_new_object();
-        json_object_object_add(n, "text",
-                               jstr("The monitor flagged this value as questionable."));
+        json_object_object_add(n, "text", jstr("The monitor flagged this value as questionable."));
         json_object_array_add(notes, n);
         json_object_object_add(o, "note", notes);
 }
@@ -338,9 +336,9 @@ static int bp_flush(FhirWriter *w)
                         json_object_object_add(comp, "valueQuantity",
                                                quantity(c->value, e->ucum, true));
                 else
-                        json_object_object_add(comp, "dataAbsentReason",
-                                               absent_reason(c->present ? c->status : "",
-                                                             c->present ? c->flags : 0));
+                        json_object_object_add(
+                            comp, "dataAbsentReason",
+                            absent_reason(c->present ? c->status : "", c->present ? c->flags : 0));
                 json_object_array_add(components, comp);
         }
         json_object_object_add(o, "component", components);
@@ -460,8 +458,9 @@ int export_write_fhir(sqlite3 *db, const ExportSession *s, const ExportOptions *
         for (size_t i = 0; i < w.n_devices; i++)
                 entry_url(&w, w.device_urls[i]);
 
-        fprintf(f, "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"timestamp\":\"%s\","
-                   "\"entry\":[",
+        fprintf(f,
+                "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"timestamp\":\"%s\","
+                "\"entry\":[",
                 timefmt_iso_ms(export_now_ns(o), t));
         r = emit_patient(&w, s);
         for (size_t i = 0; r >= 0 && i < w.n_devices; i++)

@@ -81,9 +81,9 @@ typedef struct Containment {
 } Containment;
 
 static const Containment containments[] = {
-        {"SPO2", 1, 1, 1},     {"PR", 1, 1, 2},        {"NIBP_SYS", 2, 1, 1},
-        {"NIBP_DIA", 2, 1, 2}, {"NIBP_MEAN", 2, 1, 3}, {"NIBP_PR", 2, 1, 4},
-        {"HR", 3, 1, 1},       {"RR", 4, 1, 1},        {"TEMP", 5, 1, 1},
+    {"SPO2", 1, 1, 1},     {"PR", 1, 1, 2},        {"NIBP_SYS", 2, 1, 1},
+    {"NIBP_DIA", 2, 1, 2}, {"NIBP_MEAN", 2, 1, 3}, {"NIBP_PR", 2, 1, 4},
+    {"HR", 3, 1, 1},       {"RR", 4, 1, 1},        {"TEMP", 5, 1, 1},
 };
 #define VMD_OTHER 6
 
@@ -127,9 +127,8 @@ char *export_hl7_time(int64_t wall_ns, char *buf, size_t size)
         }
         t = (time_t)sec;
         gmtime_r(&t, &tm);
-        snprintf(buf, size, "%04d%02d%02d%02d%02d%02d.%03d+0000", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 (int)(rem / 1000000));
+        snprintf(buf, size, "%04d%02d%02d%02d%02d%02d.%03d+0000", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(rem / 1000000));
         return buf;
 }
 
@@ -174,8 +173,9 @@ static void write_header(Hl7Writer *w, const char *control_id, const char *when)
 
         fputs("MSH|^~\\&|" HL7_NAMESPACE "|", f);
         export_hl7_escape(f, w->clinic);
-        fprintf(f, "|||%s||ORU^R01^ORU_R01|%s|P|2.6|||AL|NE||UNICODE UTF-8|||" PCD01_PROFILE
-                   HL7_SEGMENT_END,
+        fprintf(f,
+                "|||%s||ORU^R01^ORU_R01|%s|P|2.6|||AL|NE||UNICODE UTF-8|||" PCD01_PROFILE
+                    HL7_SEGMENT_END,
                 w->now, control_id);
         fputs("PID|||", f);
         export_hl7_escape(f, w->session->patient_ref);
@@ -184,7 +184,8 @@ static void write_header(Hl7Writer *w, const char *control_id, const char *when)
         export_hl7_escape(f, w->session->bed);
         fputs(HL7_SEGMENT_END, f);
         fprintf(f,
-                "OBR|1|%s^" HL7_NAMESPACE "|%s^" HL7_NAMESPACE "|" OBR_SERVICE "|||%s" HL7_SEGMENT_END,
+                "OBR|1|%s^" HL7_NAMESPACE "|%s^" HL7_NAMESPACE "|" OBR_SERVICE
+                "|||%s" HL7_SEGMENT_END,
                 control_id, control_id, when);
 }
 
@@ -248,8 +249,8 @@ static int flush_message(Hl7Writer *w)
                 if (done[i])
                         continue;
                 mds++;
-                fprintf(w->f, "OBX|%u||" MDC_MDS_MULTI_PARAM "|%u.0.0.0|||||||X|||%s||||",
-                        ++set_id, mds, when);
+                fprintf(w->f, "OBX|%u||" MDC_MDS_MULTI_PARAM "|%u.0.0.0|||||||X|||%s||||", ++set_id,
+                        mds, when);
                 export_hl7_escape(w->f, w->rows[i].device);
                 fputs("^" HL7_NAMESPACE HL7_SEGMENT_END, w->f);
                 for (size_t j = i; j < w->n_rows; j++) {

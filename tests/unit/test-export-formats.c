@@ -33,7 +33,10 @@ static int64_t session;
 static void reading(Store *s, const char *parameter, const char *unit, ReadingStatus status,
                     double value, uint32_t flags, int64_t wall_ns)
 {
-        Reading r = {.status = status, .value = value, .flags = flags, .wall_ns = wall_ns,
+        Reading r = {.status = status,
+                     .value = value,
+                     .flags = flags,
+                     .wall_ns = wall_ns,
                      .mono_ns = wall_ns - t0};
 
         reading_set_name(&r, parameter, unit);
@@ -72,10 +75,8 @@ static void write_fixture(void)
 
 static char *export_text(ExportFormat format, ExportRange range, size_t *ret_size)
 {
-        ExportOptions o = {.format = format,
-                           .range = range,
-                           .config_path = conf_path,
-                           .now_ns = t0 + 3600 * NS};
+        ExportOptions o = {
+            .format = format, .range = range, .config_path = conf_path, .now_ns = t0 + 3600 * NS};
         char err[EXPORT_ERROR_MAX], *data = NULL;
         ExportSession s = {0};
         sqlite3 *db = NULL;
@@ -115,7 +116,10 @@ TEST(hl7_text_helpers)
                 double v;
                 const char *out;
         } numbers[] = {
-            {96.65, "96.65"}, {72, "72"}, {-0.5, "-0.5"}, {0.00001, "0.00001"},
+            {96.65, "96.65"},
+            {72, "72"},
+            {-0.5, "-0.5"},
+            {0.00001, "0.00001"},
             {1e20, "100000000000000000000"},
         };
         char buf[64];
@@ -140,32 +144,91 @@ TEST(hl7_messages_byte_by_byte)
         char *data = export_text(EXPORT_FORMAT_HL7, EXPORT_RANGE_ALL, NULL);
 
 #define HDR(n, t)                                                                                  \
-        "MSH|^~\\&|VITALSD|Bay\\F\\Clinic|||20260101130000.000+0000||ORU^R01^ORU_R01|EX1-" n     \
+        "MSH|^~\\&|VITALSD|Bay\\F\\Clinic|||20260101130000.000+0000||ORU^R01^ORU_R01|EX1-" n       \
         "|P|2.6|||AL|NE||UNICODE UTF-8|||IHE_PCD_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO\r"    \
-        "PID|||PT\\T\\7^^^VITALSD^PI||^^^^^^U\r"                                                    \
+        "PID|||PT\\T\\7^^^VITALSD^PI||^^^^^^U\r"                                                   \
         "PV1||O|^^chair\\S\\1\r"                                                                   \
         "OBR|1|EX1-" n "^VITALSD|EX1-" n "^VITALSD|182777000^monitoring of patient^SCT|||" t "\r"  \
-        "OBX|1||69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|1.0.0.0|||||||X|||" t               \
+        "OBX|1||69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|1.0.0.0|||||||X|||" t                 \
         "||||mon\\F\\1^VITALSD\r"
-        CHECK_STR(data,
-                  HDR("1", "20260101120000.000+0000")
-                  "OBX|2|NM|147842^MDC_ECG_HEART_RATE^MDC|1.3.1.1|72|264864^MDC_DIM_BEAT_PER_MIN^"
-                  "MDC^/min^/min^UCUM|||||R|||20260101120000.000+0000||||mon\\F\\1^VITALSD\r"
-                  "OBX|3|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.1.1.1|96.65|262688^MDC_DIM_PERCENT^"
-                  "MDC^%^%^UCUM|||||R|||20260101120000.000+0000||||mon\\F\\1^VITALSD\r"
-                  HDR("2", "20260101120005.000+0000")
-                  "OBX|2|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.1.1.1||262688^MDC_DIM_PERCENT^"
-                  "MDC^%^%^UCUM|||||X|||20260101120005.000+0000||||mon\\F\\1^VITALSD\r"
-                  HDR("3", "20260101120010.000+0000")
-                  "OBX|2|NM|150021^MDC_PRESS_BLD_NONINV_SYS^MDC|1.2.1.1|128|266016^MDC_DIM_MMHG^"
-                  "MDC^mm[Hg]^mm[Hg]^UCUM|||||R|||20260101120010.000+0000||||mon\\F\\1^VITALSD\r"
-                  "OBX|3|NM|150022^MDC_PRESS_BLD_NONINV_DIA^MDC|1.2.1.2|82|266016^MDC_DIM_MMHG^"
-                  "MDC^mm[Hg]^mm[Hg]^UCUM|||||R|||20260101120010.000+0000||||mon\\F\\1^VITALSD\r"
-                  "OBX|4|NM|150023^MDC_PRESS_BLD_NONINV_MEAN^MDC|1.2.1.3|97|266016^MDC_DIM_MMHG^"
-                  "MDC^mm[Hg]^mm[Hg]^UCUM|||||R|||20260101120010.000+0000||||mon\\F\\1^VITALSD\r"
-                  HDR("4", "20260101120015.000+0000")
-                  "OBX|2|NM|ETCO2^ETCO2^99VITALSD|1.6.1.1|5.1|%^%^UCUM|||||R|||"
-                  "20260101120015.000+0000||||mon\\F\\1^VITALSD\r");
+        CHECK_STR(
+            data,
+            HDR("1",
+                "20260101120000.000+0000") "OBX|2|NM|147842^MDC_ECG_HEART_RATE^MDC|1.3.1.1|72|"
+                                           "264864^MDC_DIM_BEAT_PER_MIN^"
+                                           "MDC^/min^/"
+                                           "min^UCUM|||||R|||20260101120000.000+0000||||mon\\F\\1^"
+                                           "VITALSD\r"
+                                           "OBX|3|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.1.1.1|96.65|"
+                                           "262688^MDC_DIM_PERCENT^"
+                                           "MDC^%^%^UCUM|||||R|||20260101120000.000+0000||||"
+                                           "mon\\F\\1^VITALSD\r" HDR(
+                                               "2",
+                                               "20260101120005.000+0000") "OBX|2|NM|150456^MDC_"
+                                                                          "PULS_OXIM_SAT_O2^MDC|1."
+                                                                          "1.1.1||262688^MDC_DIM_"
+                                                                          "PERCENT^"
+                                                                          "MDC^%^%^UCUM|||||X|||"
+                                                                          "20260101120005.000+0000|"
+                                                                          "|||mon\\F\\1^"
+                                                                          "VITALSD\r" HDR(
+                                                                              "3",
+                                                                              "20260101120010.000+"
+                                                                              "0000") "OBX|2|NM|"
+                                                                                      "150021^MDC_"
+                                                                                      "PRESS_BLD_"
+                                                                                      "NONINV_SYS^"
+                                                                                      "MDC|1.2.1.1|"
+                                                                                      "128|266016^"
+                                                                                      "MDC_DIM_"
+                                                                                      "MMHG^"
+                                                                                      "MDC^mm[Hg]^"
+                                                                                      "mm[Hg]^UCUM|"
+                                                                                      "||||R|||"
+                                                                                      "202601011200"
+                                                                                      "10.000+0000|"
+                                                                                      "|||"
+                                                                                      "mon\\F\\1^"
+                                                                                      "VITALSD\r"
+                                                                                      "OBX|3|NM|"
+                                                                                      "150022^MDC_"
+                                                                                      "PRESS_BLD_"
+                                                                                      "NONINV_DIA^"
+                                                                                      "MDC|1.2.1.2|"
+                                                                                      "82|266016^"
+                                                                                      "MDC_DIM_"
+                                                                                      "MMHG^"
+                                                                                      "MDC^mm[Hg]^"
+                                                                                      "mm[Hg]^UCUM|"
+                                                                                      "||||R|||"
+                                                                                      "202601011200"
+                                                                                      "10.000+0000|"
+                                                                                      "|||"
+                                                                                      "mon\\F\\1^"
+                                                                                      "VITALSD\r"
+                                                                                      "OBX|4|NM|"
+                                                                                      "150023^MDC_"
+                                                                                      "PRESS_BLD_"
+                                                                                      "NONINV_MEAN^"
+                                                                                      "MDC|1.2.1.3|"
+                                                                                      "97|266016^"
+                                                                                      "MDC_DIM_"
+                                                                                      "MMHG^"
+                                                                                      "MDC^mm[Hg]^"
+                                                                                      "mm[Hg]^UCUM|"
+                                                                                      "||||R|||"
+                                                                                      "202601011200"
+                                                                                      "10.000+0000|"
+                                                                                      "|||"
+                                                                                      "mon\\F\\1^"
+                                                                                      "VITALSD"
+                                                                                      "\r" HDR(
+                                                                                          "4",
+                                                                                          "20260101"
+                                                                                          "120015."
+                                                                                          "000+"
+                                                                                          "0000") "OBX|2|NM|ETCO2^ETCO2^99VITALSD|1.6.1.1|5.1|%^%^UCUM|||||R|||"
+                                                                                                  "20260101120015.000+0000||||mon\\F\\1^VITALSD\r");
 #undef HDR
         free(data);
 }
@@ -250,8 +313,8 @@ TEST(fhir_bundle)
 
 TEST(fhir_window_holds_only_its_readings)
 {
-        char *data = export_text(EXPORT_FORMAT_FHIR, (ExportRange){t0 + 5 * NS, t0 + 11 * NS},
-                                 NULL);
+        char *data =
+            export_text(EXPORT_FORMAT_FHIR, (ExportRange){t0 + 5 * NS, t0 + 11 * NS}, NULL);
         json_object *b = json_tokener_parse(data);
 
         /* Patient, Device, SpO2 absent, BP panel. */

@@ -58,6 +58,12 @@ typedef struct Config {
 int config_load(const char *path, Config **ret);
 void config_free(Config *c);
 const char *device_config_option(const DeviceConfig *d, const char *key);
+/* Reads only `[daemon] clinic` from the main config at path, leniently: no
+ * validation, nothing logged, every other key and section ignored (vitalsd
+ * --check-config is what validates).  For clients that print the name, such
+ * as vitalsctl export.  0 with *ret NULL when the key is absent, -ENOENT /
+ * -EACCES / -errno when the file cannot be read, -ENOMEM. */
+int config_read_clinic(const char *path, char **ret);
 /* Seconds with an optional fraction ("0.5") within [min, max], into
  * microseconds. 0, -EINVAL (empty) or -ERANGE. Shared by the profile parser. */
 int conf_parse_seconds(const char *v, double min, double max, uint64_t *ret_usec);

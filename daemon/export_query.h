@@ -118,5 +118,29 @@ int export_parameters(sqlite3 *db, int64_t session_id, ExportRange range, char *
                       size_t *ret_n);
 void export_strv_free(char **v);
 
+/* The distinct device names of a session's readings inside range, sorted by
+ * name; as export_parameters(). */
+int export_devices(sqlite3 *db, int64_t session_id, ExportRange range, char ***ret, size_t *ret_n);
+
+/* The first and last wall_ns of anything recorded for the session inside
+ * range (readings, alarm events, markers).  -ENOENT when there is nothing. */
+int export_session_extent(sqlite3 *db, int64_t session_id, ExportRange range, int64_t *ret_first_ns,
+                          int64_t *ret_last_ns);
+
+/* What a summary says about one parameter inside range.  Values count when
+ * they are shown anywhere: status valid or questionable and not NULL. */
+typedef struct ExportParameterStats {
+        int64_t n_values;     /* readings with a value */
+        int64_t n_without;    /* readings without one (invalid, unavailable, ...) */
+        double min, max;      /* meaningful when n_values > 0 */
+        double median;        /* the middle value, or the mean of the two middle ones */
+        int64_t interval_ns;  /* median time between consecutive readings; 0 with < 2 */
+} ExportParameterStats;
+
+/* Runs in SQLite (ORDER BY with OFFSET: SQLite's sorter spills to its temp
+ * store, so memory stays bounded for any session length). */
+int export_parameter_stats(sqlite3 *db, int64_t session_id, ExportRange range,
+                           const char *parameter, ExportParameterStats *ret);
+
 /* Last SQLite error of db as a negative errno (for callers without err). */
 int export_errno_from_sqlite(int sqlite_rc);

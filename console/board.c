@@ -179,14 +179,21 @@ BoardBed *board_bed_find(Board *b, const char *name)
         return NULL;
 }
 
-/* The bed, added when new; NULL without a name or room. */
+/* The bed, added when new; NULL without a name or room.  Beds are kept in
+ * natural name order (chair-2 before chair-10) so a tile never moves when
+ * the daemon restarts or lists its beds in another order. */
 static BoardBed *bed_get(Board *b, const char *name)
 {
         BoardBed *bed = board_bed_find(b, name);
+        size_t i;
 
         if (bed || !name || !*name || b->n_beds == BOARD_BEDS_MAX)
                 return bed;
-        bed = &b->beds[b->n_beds++];
+        for (i = 0; i < b->n_beds && strverscmp(b->beds[i].name, name) < 0; i++)
+                ;
+        memmove(&b->beds[i + 1], &b->beds[i], (b->n_beds - i) * sizeof(b->beds[0]));
+        b->n_beds++;
+        bed = &b->beds[i];
         memset(bed, 0, sizeof(*bed));
         copy(bed->name, sizeof(bed->name), name);
         return bed;
@@ -443,24 +450,6 @@ bool board_needs_repeat_bell(const Board *b, int64_t now_ns)
 
 /* --- status ------------------------------------------------------------ */
 
-/* silences[]: {"bed": name or null for every bed, "until": time}.  Only
- * extends what beds[].silenced_until already says. */
-static void silences_parse(Board *b, json_object *silences)
-{
-        for (size_t i = 0; silences && i < json_object_array_length(silences); i++) {
-                json_object *s = json_object_array_get_idx(silences, i);
-                const char *bed = get_string(s, "bed");
-                int64_t until = get_time(s, "until");
-
-                if (!until)
-                        continue;
-                for (size_t k = 0; k < b->n_beds; k++)
-                        if ((!bed || strcmp(bed, b->beds[k].name) == 0) &&
-                            b->beds[k].silenced_until_ns < until)
-                                b->beds[k].silenced_until_ns = until;
-        }
-}
-
 int board_apply_status(Board *b, json_object *reply)
 {
         json_object *beds, *alarms, *store;
@@ -494,7 +483,6 @@ int board_apply_status(Board *b, json_object *reply)
                 memcpy(n->alarms, b->alarms, sizeof(b->alarms));
                 n->n_alarms = b->n_alarms;
         }
-        silences_parse(n, get(reply, "silences", json_type_array));
         memcpy(b, n, sizeof(*b));
         free(n);
         return 0;

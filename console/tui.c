@@ -281,6 +281,10 @@ static void on_action_reply(Tui *t, const Pending *p, json_object *reply)
         }
         case REQ_MARK: {
                 const char *phase = get_string(reply, "phase");
+                json_object *marker;
+
+                if (json_object_object_get_ex(reply, "marker", &marker))
+                        actor = get_string(marker, "actor");
 
                 say(t, false, "marker added: %s%s%s%s%s", p->what, actor ? " by " : "",
                     actor ?: "", phase ? "; phase " : "", phase ?: "");

@@ -709,7 +709,7 @@ static void alarm_value_text(const BoardAlarm *a, char *buf, size_t size)
 }
 
 static void draw_alarm_row(const TuiView *v, const TuiLayout *L, const BoardAlarm *a, int y,
-                           bool selected, int bed_w, int64_t now)
+                           bool selected, int bed_w, int cond_max, int64_t now)
 {
         bool loud = a->state == BOARD_ALARM_ACTIVE && v->connected;
         attr_t attr = prio_attr(a->priority, loud);
@@ -742,8 +742,8 @@ static void draw_alarm_row(const TuiView *v, const TuiLayout *L, const BoardAlar
         /* What follows the condition, most important first: value/limit,
          * since, acknowledged by, detail.  Each only when it fits whole. */
         cond_w = w - x - 1;
-        if (cond_w > 22)
-                cond_w = 22;
+        if (cond_w > cond_max)
+                cond_w = cond_max;
         put_name(v, y, x, cond_w, a->condition, attr | A_BOLD);
         p = (Pen){.v = v, .y = y, .x = x + cond_w + 1, .end = w - 1};
         alarm_value_text(a, buf, sizeof(buf));
@@ -774,7 +774,8 @@ static void draw_alarm_row(const TuiView *v, const TuiLayout *L, const BoardAlar
 static void draw_alarms(TuiView *v, const TuiLayout *L, int64_t now)
 {
         const Board *b = &v->board;
-        int rows = L->alarms_rows - 1, bed_w = 4, n_active = 0, n_ack = 0, n_latched = 0;
+        int rows = L->alarms_rows - 1, bed_w = 4, cond_w = 8, n_active = 0, n_ack = 0,
+            n_latched = 0;
         char head[160], clock[16];
         Pen p = {.v = v, .y = L->alarms_top, .x = 0, .end = L->width};
 
@@ -784,12 +785,16 @@ static void draw_alarms(TuiView *v, const TuiLayout *L, int64_t now)
                 int c = text_cols(b->alarms[i].bed);
 
                 bed_w = c > bed_w ? c : bed_w;
+                c = text_cols(b->alarms[i].condition);
+                cond_w = c > cond_w ? c : cond_w;
                 n_active += b->alarms[i].state == BOARD_ALARM_ACTIVE;
                 n_ack += b->alarms[i].state == BOARD_ALARM_ACKNOWLEDGED;
                 n_latched += b->alarms[i].state == BOARD_ALARM_LATCHED;
         }
         if (bed_w > 14)
                 bed_w = 14;
+        if (cond_w > 22)
+                cond_w = 22;
 
         /* Keep the cursor in view. */
         if (v->selected >= 0) {
@@ -823,7 +828,7 @@ static void draw_alarms(TuiView *v, const TuiLayout *L, int64_t now)
                 int i = v->alarm_scroll + r;
 
                 draw_alarm_row(v, L, &b->alarms[i], L->alarms_top + 1 + r, i == v->selected,
-                               bed_w, now);
+                               bed_w, cond_w, now);
         }
 }
 
@@ -863,9 +868,9 @@ static int collect_banners(const TuiView *v, int64_t now, Banner *out, int max)
                         fmt_elapsed(age_sec(v->disconnected_since_ns, now), down, sizeof(down));
                 snprintf(out[n].text, sizeof(out[n].text),
                          " DISCONNECTED from vitalsd%s%s: no live values, no new alarms. "
-                         "Reconnecting%s%s  (%s)",
-                         v->disconnect_reason[0] ? ": " : "", v->disconnect_reason,
-                         *down ? ", down " : "", down, v->socket_path);
+                         "Reconnecting (%s%s%s)",
+                         *down ? " for " : "", down, v->socket_path,
+                         v->disconnect_reason[0] ? ": " : "", v->disconnect_reason);
                 out[n++].attr = prio_attr(BOARD_PRIO_HIGH, true);
         }
         if (v->connected && !b->store_ok && n < max) {

@@ -483,33 +483,57 @@ static void device_word(const TuiView *v, const BoardBed *bed, char *buf, size_t
         }
 }
 
-/* "SESSION-3 · infusion 12:34" or "no session". */
-static void session_text(const TuiView *v, const BoardBed *bed, int64_t now, char *buf,
-                         size_t size)
+/* "SESSION-3 · infusion 12:34", or "no session", in at most max columns:
+ * the phase and the elapsed time stay whole; only the patient reference is
+ * shortened, and left out when even that does not fit.  Returns the
+ * columns drawn. */
+static int draw_session(const TuiView *v, const BoardBed *bed, int y, int x, int max, int64_t now)
 {
-        char el[24];
+        const BoardSession *s = &bed->session;
+        char right[48], el[24];
+        int rc, used;
 
-        if (!bed->session.open) {
-                snprintf(buf, size, "no session");
-                return;
+        if (!s->open)
+                return put_name(v, y, x, max, "no session", A_DIM);
+        fmt_elapsed(age_sec(s->started_ns, now), el, sizeof(el));
+        snprintf(right, sizeof(right), "%s %s", s->phase[0] ? s->phase : "session", el);
+        rc = text_cols(right);
+        if (rc > max) {
+                Pen p = {.v = v, .y = y, .x = x, .end = x + max};
+                return put_whole(&p, el, A_NORMAL) ? p.x - x : 0;
         }
-        fmt_elapsed(age_sec(bed->session.started_ns, now), el, sizeof(el));
-        snprintf(buf, size, "%s %s %s %s", bed->session.patient_ref,
-                 v->utf8 ? "\u00b7" : "-", bed->session.phase[0] ? bed->session.phase : "session",
-                 el);
+        used = 0;
+        if (max - rc >= 6) {
+                bool room = text_cols(s->patient_ref) + 3 + rc <= max;
+
+                used = put_name(v, y, x, max - rc - (room ? 3 : 1), s->patient_ref, A_NORMAL);
+                if (room) {
+                        put_wide(y, x + used + 1, sym(v, L"\u00b7", L"-"), A_NORMAL);
+                        used += 3;
+                } else {
+                        used += 1;
+                }
+        }
+        put_name(v, y, x + used, rc, right, A_NORMAL);
+        return used + rc;
 }
 
+/* Box drawing from curses (Unicode in a UTF-8 locale); plain ASCII
+ * otherwise, since the alternate character set is not honoured by every
+ * terminal in between (tmux, screen, some serial consoles). */
 static void draw_frame(const TuiView *v, int y, int x, int h, int w, attr_t attr)
 {
+        chtype hl = v->utf8 ? ACS_HLINE : '-', vl = v->utf8 ? ACS_VLINE : '|';
+
         attrset(attr);
-        mvhline(y, x + 1, ACS_HLINE, w - 2);
-        mvhline(y + h - 1, x + 1, ACS_HLINE, w - 2);
-        mvvline(y + 1, x, ACS_VLINE, h - 2);
-        mvvline(y + 1, x + w - 1, ACS_VLINE, h - 2);
-        mvaddch(y, x, ACS_ULCORNER);
-        mvaddch(y, x + w - 1, ACS_URCORNER);
-        mvaddch(y + h - 1, x, ACS_LLCORNER);
-        mvaddch(y + h - 1, x + w - 1, ACS_LRCORNER);
+        mvhline(y, x + 1, hl, w - 2);
+        mvhline(y + h - 1, x + 1, hl, w - 2);
+        mvvline(y + 1, x, vl, h - 2);
+        mvvline(y + 1, x + w - 1, vl, h - 2);
+        mvaddch(y, x, v->utf8 ? ACS_ULCORNER : '+');
+        mvaddch(y, x + w - 1, v->utf8 ? ACS_URCORNER : '+');
+        mvaddch(y + h - 1, x, v->utf8 ? ACS_LLCORNER : '+');
+        mvaddch(y + h - 1, x + w - 1, v->utf8 ? ACS_LRCORNER : '+');
         attrset(A_NORMAL);
 }
 
@@ -518,7 +542,7 @@ static void draw_frame(const TuiView *v, int y, int x, int h, int w, attr_t attr
 static void draw_title(const TuiView *v, const BoardBed *bed, int y, int x, int w, attr_t frame,
                        bool with_session, int64_t now)
 {
-        char dev[32], ses[160];
+        char dev[32];
         attr_t dattr;
         int dcols, dx, used, sx;
 
@@ -536,9 +560,8 @@ static void draw_title(const TuiView *v, const BoardBed *bed, int y, int x, int 
         if (with_session && dx - 3 - sx >= 8) {
                 int c;
 
-                session_text(v, bed, now, ses, sizeof(ses));
                 mvaddch(y, sx - 1, ' ');
-                c = put_name(v, y, sx, dx - 3 - sx, ses, A_NORMAL);
+                c = draw_session(v, bed, y, sx, dx - 3 - sx, now);
                 mvaddch(y, sx + c, ' ');
         }
 }
@@ -604,7 +627,6 @@ static void draw_tile(const TuiView *v, const TuiLayout *L, const BoardBed *bed,
                                           : BOARD_PRIO_NONE;
         attr_t frame = prio_attr(prio, false) | (v->connected ? 0 : A_DIM);
         int w = L->tile_width, h = L->tile_height;
-        char ses[160];
         Pen p;
 
         if (L->mode == TUI_TILE_LINE) {
@@ -624,9 +646,8 @@ static void draw_tile(const TuiView *v, const TuiLayout *L, const BoardBed *bed,
                         p.x += 2;
                 draw_nibp(v, bed, &p, now, true);
                 p.x += 2;
-                session_text(v, bed, now, ses, sizeof(ses));
                 if (p.end - p.x > 8)
-                        put_name(v, y, p.x, p.end - p.x, ses, A_NORMAL);
+                        draw_session(v, bed, y, p.x, p.end - p.x, now);
                 return;
         }
 
@@ -642,8 +663,7 @@ static void draw_tile(const TuiView *v, const TuiLayout *L, const BoardBed *bed,
                 return;
         }
 
-        session_text(v, bed, now, ses, sizeof(ses));
-        put_name(v, y + 1, x + 2, w - 4, ses, bed->session.open ? A_NORMAL : A_DIM);
+        draw_session(v, bed, y + 1, x + 1 + (w >= 30), w - 2 - 2 * (w >= 30), now);
         if (L->mode == TUI_TILE_MEDIUM) {
                 p = (Pen){.v = v, .y = y + 2, .x = x + 2, .end = x + w - 2};
                 if (put_value(v, &p, bed, rate_param(bed), now, false))
@@ -809,7 +829,7 @@ static void draw_alarms(TuiView *v, const TuiLayout *L, int64_t now)
                 v->alarm_scroll = 0;
 
         if (b->n_alarms == 0)
-                snprintf(head, sizeof(head), "Alarms: none");
+                snprintf(head, sizeof(head), "Alarms: %s", v->board.have_status ? "none" : "");
         else
                 snprintf(head, sizeof(head), "Alarms: %d active, %d acknowledged, %d latched",
                          n_active, n_ack, n_latched);
@@ -819,10 +839,12 @@ static void draw_alarms(TuiView *v, const TuiLayout *L, int64_t now)
                          v->alarm_scroll + rows, b->n_alarms);
                 put_whole(&p, head, A_NORMAL);
         }
-        if (!v->connected) {
+        if (!v->connected && v->board_time_ns) {
                 fmt_clock(v->board_time_ns, clock, sizeof(clock));
                 snprintf(head, sizeof(head), "  as of %s, NOT LIVE", clock);
                 put_whole(&p, head, prio_attr(BOARD_PRIO_HIGH, false));
+        } else if (!v->connected) {
+                put_whole(&p, "  unknown: not connected", prio_attr(BOARD_PRIO_HIGH, false));
         }
         for (int r = 0; r < rows && v->alarm_scroll + r < (int)b->n_alarms; r++) {
                 int i = v->alarm_scroll + r;

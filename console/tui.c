@@ -458,12 +458,14 @@ static void marker_open(Tui *t)
         }
         memset(m, 0, sizeof(*m));
         m->open = true;
-        for (size_t i = 0; bed && i < v->board.n_beds; i++)
-                if (strcmp(v->board.beds[i].name, bed) == 0)
-                        m->bed = i;
+        snprintf(m->bed, sizeof(m->bed), "%s", bed ? bed : v->board.beds[0].name);
         /* A starting guess a nurse can change: the infusion starts after
          * the baseline; otherwise a note. */
-        m->kind = strcmp(v->board.beds[m->bed].session.phase, "baseline") == 0 ? 0 : 3;
+        m->kind = board_bed_find(&v->board, m->bed) &&
+                                  strcmp(board_bed_find(&v->board, m->bed)->session.phase,
+                                         "baseline") == 0
+                          ? 0
+                          : 3;
 }
 
 static void marker_submit(Tui *t)
@@ -474,8 +476,6 @@ static void marker_submit(Tui *t)
         json_object *req;
         size_t n;
 
-        if (m->bed >= v->board.n_beds)
-                return;
         if (!need_connection(t, "add a marker"))
                 return;
         m->text[m->text_len] = L'\0';
@@ -485,12 +485,11 @@ static void marker_submit(Tui *t)
                 return;
         }
         req = new_request("mark");
-        json_object_object_add(req, "bed", json_object_new_string(v->board.beds[m->bed].name));
+        json_object_object_add(req, "bed", json_object_new_string(m->bed));
         json_object_object_add(req, "kind", json_object_new_string(tui_marker_kinds[m->kind]));
         if (n > 0)
                 json_object_object_add(req, "text", json_object_new_string(text));
-        snprintf(what, sizeof(what), "%s on %s", tui_marker_kinds[m->kind],
-                 v->board.beds[m->bed].name);
+        snprintf(what, sizeof(what), "%s on %s", tui_marker_kinds[m->kind], m->bed);
         m->open = false;
         if (send_request(t, REQ_MARK, req, what) == 0)
                 say(t, false, "adding marker %s...", what);
@@ -513,8 +512,15 @@ static void marker_key(Tui *t, wint_t ch, bool is_key)
         } else if (is_key && (ch == KEY_LEFT || ch == KEY_RIGHT) && m->field < 2) {
                 int step = ch == KEY_RIGHT ? 1 : -1;
 
-                if (m->field == 0 && n_beds > 0)
-                        m->bed = (m->bed + (step > 0 ? 1 : n_beds - 1)) % n_beds;
+                if (m->field == 0 && n_beds > 0) {
+                        const Board *b = &t->view.board;
+                        size_t i = 0;
+
+                        while (i < n_beds && strcmp(b->beds[i].name, m->bed) != 0)
+                                i++;
+                        i = i == n_beds ? 0 : (i + (step > 0 ? 1 : n_beds - 1)) % n_beds;
+                        snprintf(m->bed, sizeof(m->bed), "%s", b->beds[i].name);
+                }
                 else if (m->field == 1)
                         m->kind = (m->kind + TUI_MARKER_KINDS + step) % TUI_MARKER_KINDS;
         } else if ((is_key && ch == KEY_BACKSPACE) || (!is_key && (ch == 127 || ch == 8))) {

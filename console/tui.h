@@ -57,7 +57,7 @@ int tui_layout(int width, int height, size_t n_beds, size_t n_alarms, int n_bann
 typedef struct TuiMarkerPrompt {
         bool open;
         int field; /* 0 bed, 1 kind, 2 text */
-        size_t bed;
+        char bed[BOARD_NAME_MAX]; /* by name: beds may come and go meanwhile */
         int kind;
         wchar_t text[TUI_MARKER_TEXT_MAX + 1];
         size_t text_len;

@@ -390,6 +390,8 @@ static void shown_value(const TuiView *v, const BoardBed *bed, BoardParam p, int
         }
         if (!val->known)
                 snprintf(s->reason, sizeof(s->reason), "no data");
+        else if (!v->connected || strcmp(board_bed_device_state(bed), "live") != 0)
+                snprintf(s->reason, sizeof(s->reason), "not live");
         else if (!val->usable)
                 snprintf(s->reason, sizeof(s->reason), "%s",
                          val->status[0] ? val->status : "invalid");
@@ -438,7 +440,8 @@ static void draw_nibp(const TuiView *v, const BoardBed *bed, Pen *p, int64_t now
         if (!put_whole(p, "NIBP ", dim))
                 return;
         if (!nibp_text(bed, num, sizeof(num), &t)) {
-                put_whole(p, "--- no measurement", A_DIM);
+                if (!put_whole(p, "--- no measurement", A_DIM))
+                        put_whole(p, "---", A_DIM);
                 return;
         }
         if (!put_whole(p, num, (live ? A_BOLD : A_DIM))) {
@@ -574,13 +577,10 @@ static void draw_big_value(const TuiView *v, const BoardBed *bed, BoardParam par
         char label[48];
 
         shown_value(v, bed, param, now, &s);
-        snprintf(label, sizeof(label), "%s %s", s.label, s.unit);
-        put_whole(&p, label, A_NORMAL);
-        if (!s.current) {
-                p.x++;
-                if (!put_whole(&p, s.reason, A_BOLD))
-                        put_whole(&p, "stale", A_BOLD);
-        }
+        /* The unit while the number is current, else the reason in its place. */
+        snprintf(label, sizeof(label), "%s %s", s.label, s.current ? s.unit : s.reason);
+        if (!put_whole(&p, label, s.current ? A_NORMAL : A_BOLD))
+                put_whole(&p, s.label, A_BOLD);
         if (s.current && big_cols(s.number) <= w)
                 draw_big(v, y + 1, x, s.number, A_BOLD);
         else if (s.current) {
@@ -1053,10 +1053,7 @@ static void draw_marker_prompt(const TuiView *v, const TuiLayout *L)
 
                 put_name(v, fy, x + 2, 6, labels[f], m->field == f ? A_BOLD : A_NORMAL);
                 if (f < 2) {
-                        const char *val = f == 0 ? (m->bed < v->board.n_beds
-                                                            ? v->board.beds[m->bed].name
-                                                            : "?")
-                                                 : tui_marker_kinds[m->kind];
+                        const char *val = f == 0 ? m->bed : tui_marker_kinds[m->kind];
                         put_wide(fy, fx, la, attr);
                         fx += 2;
                         fx += put_name(v, fy, fx, w - 16, val, attr);

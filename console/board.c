@@ -23,12 +23,12 @@
 #define AUDIO_SILENCE "AUDIO_SILENCE"
 
 static const char *const param_names[_BOARD_PARAM_MAX] = {
-        [BOARD_HR] = "HR",
-        [BOARD_PR] = "PR",
-        [BOARD_SPO2] = "SPO2",
-        [BOARD_NIBP_SYS] = "NIBP_SYS",
-        [BOARD_NIBP_DIA] = "NIBP_DIA",
-        [BOARD_NIBP_MEAN] = "NIBP_MEAN",
+    [BOARD_HR] = "HR",
+    [BOARD_PR] = "PR",
+    [BOARD_SPO2] = "SPO2",
+    [BOARD_NIBP_SYS] = "NIBP_SYS",
+    [BOARD_NIBP_DIA] = "NIBP_DIA",
+    [BOARD_NIBP_MEAN] = "NIBP_MEAN",
 };
 
 int board_param_from_name(const char *name)
@@ -248,8 +248,8 @@ static void value_parse(BoardValue *v, json_object *reading)
         v->known = true;
         copy(v->status, sizeof(v->status), status);
         /* A value without a status is the daemon's bare number: shown. */
-        v->usable = get_number(reading, "value", &x) &&
-                    (!status || strcmp(status, "valid") == 0 || strcmp(status, "questionable") == 0);
+        v->usable = get_number(reading, "value", &x) && (!status || strcmp(status, "valid") == 0 ||
+                                                         strcmp(status, "questionable") == 0);
         v->value = v->usable ? x : NAN;
         v->time_ns = get_time(reading, "time");
 }
@@ -377,7 +377,8 @@ static void alarm_remove(Board *b, int64_t id)
 
         if (i < 0)
                 return;
-        memmove(&b->alarms[i], &b->alarms[i + 1], (b->n_alarms - (size_t)i - 1) * sizeof(b->alarms[0]));
+        memmove(&b->alarms[i], &b->alarms[i + 1],
+                (b->n_alarms - (size_t)i - 1) * sizeof(b->alarms[0]));
         b->n_alarms--;
 }
 
@@ -525,7 +526,7 @@ static void on_silence(Board *b, BoardBed *bed, json_object *ev, BoardNotice *n)
                 bed->silenced_until_ns = 0;
                 snprintf(n->message, sizeof(n->message), "%s: %s", bed->name,
                          strcmp(state, "silence-broken") == 0 ? "silence broken by a new alarm"
-                                                               : "silence ended");
+                                                              : "silence ended");
         }
 }
 

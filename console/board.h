@@ -107,9 +107,9 @@ typedef struct Board {
         size_t n_beds;
         BoardAlarm alarms[BOARD_ALARMS_MAX]; /* by priority (high first), then since, then id */
         size_t n_alarms;
-        bool have_status;   /* one status reply has been applied */
-        char version[32];   /* the daemon's */
-        bool store_ok;      /* the session log accepts writes */
+        bool have_status; /* one status reply has been applied */
+        char version[32]; /* the daemon's */
+        bool store_ok;    /* the session log accepts writes */
         char store_error[96];
 } Board;
 

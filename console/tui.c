@@ -126,7 +126,8 @@ static const char *get_string(json_object *o, const char *key)
 {
         json_object *v;
 
-        if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+        if (!o || !json_object_object_get_ex(o, key, &v) ||
+            !json_object_is_type(v, json_type_string))
                 return NULL;
         return json_object_get_string(v);
 }
@@ -162,8 +163,10 @@ static void conn_lost(Tui *t, const char *why)
                 const Pending *p = &t->pending[i];
 
                 if (p->kind == REQ_ACK || p->kind == REQ_SILENCE || p->kind == REQ_MARK)
-                        say(t, true, "connection lost before vitalsd answered (%s): check it "
-                                     "once reconnected", p->what);
+                        say(t, true,
+                            "connection lost before vitalsd answered (%s): check it "
+                            "once reconnected",
+                            p->what);
         }
         t->n_pending = 0;
         if (v->connected) {
@@ -252,7 +255,8 @@ static void on_status_reply(Tui *t, json_object *reply)
         }
         v->board_time_ns = now_wall_ns();
         if (!v->connected) {
-                say(t, false, "%s vitalsd %s", t->ever_connected ? "reconnected to" : "connected to",
+                say(t, false, "%s vitalsd %s",
+                    t->ever_connected ? "reconnected to" : "connected to",
                     v->board.version[0] ? v->board.version : "");
                 v->connected = true;
                 v->disconnect_reason[0] = '\0';
@@ -286,8 +290,8 @@ static void on_action_reply(Tui *t, const Pending *p, json_object *reply)
                 if (json_object_object_get_ex(reply, "marker", &marker))
                         actor = get_string(marker, "actor");
 
-                say(t, false, "marker added: %s%s%s%s%s", p->what, actor ? " by " : "",
-                    actor ?: "", phase ? "; phase " : "", phase ?: "");
+                say(t, false, "marker added: %s%s%s%s%s", p->what, actor ? " by " : "", actor ?: "",
+                    phase ? "; phase " : "", phase ?: "");
                 break;
         }
         default:
@@ -462,10 +466,9 @@ static void marker_open(Tui *t)
         /* A starting guess a nurse can change: the infusion starts after
          * the baseline; otherwise a note. */
         m->kind = board_bed_find(&v->board, m->bed) &&
-                                  strcmp(board_bed_find(&v->board, m->bed)->session.phase,
-                                         "baseline") == 0
-                          ? 0
-                          : 3;
+                          strcmp(board_bed_find(&v->board, m->bed)->session.phase, "baseline") == 0
+                      ? 0
+                      : 3;
 }
 
 static void marker_submit(Tui *t)
@@ -520,8 +523,7 @@ static void marker_key(Tui *t, wint_t ch, bool is_key)
                                 i++;
                         i = i == n_beds ? 0 : (i + (step > 0 ? 1 : n_beds - 1)) % n_beds;
                         snprintf(m->bed, sizeof(m->bed), "%s", b->beds[i].name);
-                }
-                else if (m->field == 1)
+                } else if (m->field == 1)
                         m->kind = (m->kind + TUI_MARKER_KINDS + step) % TUI_MARKER_KINDS;
         } else if ((is_key && ch == KEY_BACKSPACE) || (!is_key && (ch == 127 || ch == 8))) {
                 if (m->field == 2 && m->text_len > 0)
@@ -642,9 +644,8 @@ static void ring(Tui *t, bool announce)
         int64_t now = mono_msec();
         TuiView *v = &t->view;
 
-        if (announce ||
-            (v->connected && board_needs_repeat_bell(&v->board, now_wall_ns()) &&
-             now - t->last_bell_msec >= TUI_BELL_REPEAT_MSEC)) {
+        if (announce || (v->connected && board_needs_repeat_bell(&v->board, now_wall_ns()) &&
+                         now - t->last_bell_msec >= TUI_BELL_REPEAT_MSEC)) {
                 beep();
                 t->last_bell_msec = now;
         }

@@ -38,7 +38,7 @@ typedef struct TuiLayout {
         TuiTileMode mode;
         int tile_cols, tile_rows; /* grid */
         int tile_width, tile_height;
-        int beds_shown; /* < n_beds only in TUI_TILE_LINE when rows run out */
+        int beds_shown;              /* < n_beds only in TUI_TILE_LINE when rows run out */
         int alarms_top, alarms_rows; /* the list's header row included */
         int status_row, help_row;
 } TuiLayout;
@@ -56,7 +56,7 @@ int tui_layout(int width, int height, size_t n_beds, size_t n_alarms, int n_bann
 
 typedef struct TuiMarkerPrompt {
         bool open;
-        int field; /* 0 bed, 1 kind, 2 text */
+        int field;                /* 0 bed, 1 kind, 2 text */
         char bed[BOARD_NAME_MAX]; /* by name: beds may come and go meanwhile */
         int kind;
         wchar_t text[TUI_MARKER_TEXT_MAX + 1];
@@ -66,7 +66,7 @@ typedef struct TuiMarkerPrompt {
 typedef struct TuiView {
         Board board;
         const char *socket_path;
-        bool connected;               /* a status reply arrived on the current connection */
+        bool connected;                /* a status reply arrived on the current connection */
         int64_t disconnected_since_ns; /* wall time; 0 when never connected */
         char disconnect_reason[96];
         int64_t board_time_ns; /* when the board was last known live */

@@ -53,12 +53,12 @@ const char *const tui_marker_kinds[TUI_MARKER_KINDS] = {"infusion-start", "dose"
 static const struct {
         int height, min_width;
 } tile_modes[] = {
-        /* border, session, labels, 5 digit rows, NIBP, border; two numbers of
-         * three block digits (11 columns each) side by side. */
-        [TUI_TILE_BIG] = {10, 26},
-        [TUI_TILE_MEDIUM] = {5, 26},
-        [TUI_TILE_COMPACT] = {3, 36},
-        [TUI_TILE_LINE] = {1, 40},
+    /* border, session, labels, 5 digit rows, NIBP, border; two numbers of
+     * three block digits (11 columns each) side by side. */
+    [TUI_TILE_BIG] = {10, 26},
+    [TUI_TILE_MEDIUM] = {5, 26},
+    [TUI_TILE_COMPACT] = {3, 36},
+    [TUI_TILE_LINE] = {1, 40},
 };
 
 int tui_tile_height(TuiTileMode mode)
@@ -71,8 +71,7 @@ int tui_tile_min_width(TuiTileMode mode)
         return tile_modes[mode].min_width;
 }
 
-int tui_layout(int width, int height, size_t n_beds, size_t n_alarms, int n_banners,
-               TuiLayout *L)
+int tui_layout(int width, int height, size_t n_beds, size_t n_alarms, int n_banners, TuiLayout *L)
 {
         int avail, alarm_min, tiles_avail, n = n_beds > 0 ? (int)n_beds : 1;
 
@@ -321,18 +320,18 @@ static attr_t prio_attr(BoardPriority p, bool loud)
  * reader (tests/integration/test_tui.py reads them back) cannot confuse
  * them. */
 static const char *const font[12][5] = {
-        {"###", "# #", "# #", "# #", "###"}, /* 0 */
-        {" # ", "## ", " # ", " # ", "###"}, /* 1 */
-        {"###", "  #", "###", "#  ", "###"}, /* 2 */
-        {"###", "  #", "###", "  #", "###"}, /* 3 */
-        {"# #", "# #", "###", "  #", "  #"}, /* 4 */
-        {"###", "#  ", "###", "  #", "###"}, /* 5 */
-        {"###", "#  ", "###", "# #", "###"}, /* 6 */
-        {"###", "  #", "  #", "  #", "  #"}, /* 7 */
-        {"###", "# #", "###", "# #", "###"}, /* 8 */
-        {"###", "# #", "###", "  #", "###"}, /* 9 */
-        {"   ", "   ", "###", "   ", "   "}, /* - */
-        {"   ", "   ", "   ", "   ", "   "}, /* space */
+    {"###", "# #", "# #", "# #", "###"}, /* 0 */
+    {" # ", "## ", " # ", " # ", "###"}, /* 1 */
+    {"###", "  #", "###", "#  ", "###"}, /* 2 */
+    {"###", "  #", "###", "  #", "###"}, /* 3 */
+    {"# #", "# #", "###", "  #", "  #"}, /* 4 */
+    {"###", "#  ", "###", "  #", "###"}, /* 5 */
+    {"###", "#  ", "###", "# #", "###"}, /* 6 */
+    {"###", "  #", "  #", "  #", "  #"}, /* 7 */
+    {"###", "# #", "###", "# #", "###"}, /* 8 */
+    {"###", "# #", "###", "  #", "###"}, /* 9 */
+    {"   ", "   ", "###", "   ", "   "}, /* - */
+    {"   ", "   ", "   ", "   ", "   "}, /* space */
 };
 #define BIG_ROWS 5
 #define BIG_DIGIT_COLS 3
@@ -367,15 +366,14 @@ static void draw_big(const TuiView *v, int y, int x, const char *digits, attr_t 
 
 /* A continuous value as the tile shows it. */
 typedef struct Shown {
-        const char *label;  /* "HR", "PR", "SpO2" */
-        const char *unit;   /* "/min", "%" */
-        bool current;       /* the number may be shown */
-        char number[16];    /* "78" when current */
-        char reason[32];    /* why not: "no data", "unavailable", "stale 2m" */
+        const char *label; /* "HR", "PR", "SpO2" */
+        const char *unit;  /* "/min", "%" */
+        bool current;      /* the number may be shown */
+        char number[16];   /* "78" when current */
+        char reason[32];   /* why not: "no data", "unavailable", "stale 2m" */
 } Shown;
 
-static void shown_value(const TuiView *v, const BoardBed *bed, BoardParam p, int64_t now,
-                        Shown *s)
+static void shown_value(const TuiView *v, const BoardBed *bed, BoardParam p, int64_t now, Shown *s)
 {
         const BoardValue *val = &bed->values[p];
 
@@ -460,8 +458,7 @@ static void draw_nibp(const TuiView *v, const BoardBed *bed, Pen *p, int64_t now
 }
 
 /* "live" plainly; anything else loud enough to notice. */
-static void device_word(const TuiView *v, const BoardBed *bed, char *buf, size_t size,
-                        attr_t *attr)
+static void device_word(const TuiView *v, const BoardBed *bed, char *buf, size_t size, attr_t *attr)
 {
         const char *st = board_bed_device_state(bed);
 
@@ -592,8 +589,8 @@ static void draw_big_value(const TuiView *v, const BoardBed *bed, BoardParam par
 }
 
 /* One value as "HR 78" (number bold), or "HR -- stale 2m" when not current. */
-static bool put_value(const TuiView *v, Pen *p, const BoardBed *bed, BoardParam param,
-                      int64_t now, bool with_unit)
+static bool put_value(const TuiView *v, Pen *p, const BoardBed *bed, BoardParam param, int64_t now,
+                      bool with_unit)
 {
         Shown s;
         char text[64];
@@ -623,8 +620,8 @@ static bool put_value(const TuiView *v, Pen *p, const BoardBed *bed, BoardParam 
 static void draw_tile(const TuiView *v, const TuiLayout *L, const BoardBed *bed, int y, int x,
                       int64_t now)
 {
-        BoardPriority prio = v->connected ? board_bed_alarm_priority(&v->board, bed->name)
-                                          : BOARD_PRIO_NONE;
+        BoardPriority prio =
+            v->connected ? board_bed_alarm_priority(&v->board, bed->name) : BOARD_PRIO_NONE;
         attr_t frame = prio_attr(prio, false) | (v->connected ? 0 : A_DIM);
         int w = L->tile_width, h = L->tile_height;
         Pen p;
@@ -692,8 +689,7 @@ static void draw_tiles(const TuiView *v, const TuiLayout *L, int64_t now)
 
         if (b->n_beds == 0) {
                 put_name(v, L->tiles_top, 1, L->width - 2,
-                         v->connected ? "No beds configured in vitalsd."
-                                      : "Waiting for vitalsd...",
+                         v->connected ? "No beds configured in vitalsd." : "Waiting for vitalsd...",
                          A_DIM);
                 return;
         }
@@ -729,7 +725,7 @@ static void alarm_value_text(const BoardAlarm *a, char *buf, size_t size)
 }
 
 static void draw_alarm_row(const TuiView *v, const TuiLayout *L, const BoardAlarm *a, int y,
-                           bool selected, int bed_w, int cond_max, int64_t now)
+                           bool selected, int bed_w, int cond_max)
 {
         bool loud = a->state == BOARD_ALARM_ACTIVE && v->connected;
         attr_t attr = prio_attr(a->priority, loud);
@@ -788,10 +784,9 @@ static void draw_alarm_row(const TuiView *v, const TuiLayout *L, const BoardAlar
                 p.x++;
                 put_name(v, y, p.x, p.end - p.x, a->detail, attr & ~A_BOLD);
         }
-        (void)now;
 }
 
-static void draw_alarms(TuiView *v, const TuiLayout *L, int64_t now)
+static void draw_alarms(TuiView *v, const TuiLayout *L)
 {
         const Board *b = &v->board;
         int rows = L->alarms_rows - 1, bed_w = 4, cond_w = 8, n_active = 0, n_ack = 0,
@@ -833,7 +828,10 @@ static void draw_alarms(TuiView *v, const TuiLayout *L, int64_t now)
         else
                 snprintf(head, sizeof(head), "Alarms: %d active, %d acknowledged, %d latched",
                          n_active, n_ack, n_latched);
-        put_whole(&p, head, A_BOLD);
+        if (!put_whole(&p, head, A_BOLD)) {
+                snprintf(head, sizeof(head), "Alarms: %zu", b->n_alarms);
+                put_whole(&p, head, A_BOLD);
+        }
         if ((int)b->n_alarms > rows && rows > 0) {
                 snprintf(head, sizeof(head), "  (%d-%d of %zu)", v->alarm_scroll + 1,
                          v->alarm_scroll + rows, b->n_alarms);
@@ -849,8 +847,8 @@ static void draw_alarms(TuiView *v, const TuiLayout *L, int64_t now)
         for (int r = 0; r < rows && v->alarm_scroll + r < (int)b->n_alarms; r++) {
                 int i = v->alarm_scroll + r;
 
-                draw_alarm_row(v, L, &b->alarms[i], L->alarms_top + 1 + r, i == v->selected,
-                               bed_w, cond_w, now);
+                draw_alarm_row(v, L, &b->alarms[i], L->alarms_top + 1 + r, i == v->selected, bed_w,
+                               cond_w);
         }
 }
 
@@ -958,13 +956,13 @@ static void draw_help_line(const TuiView *v, const TuiLayout *L)
         const char *target = tui_silence_target(v);
         char silence[96];
         const char *keys[][2] = {
-                {v->utf8 ? "\u2191\u2193" : "j/k", "select"},
-                {"a", "ack"},
-                {"s", silence},
-                {"S", "silence all"},
-                {"m", "marker"},
-                {"?", "help"},
-                {"q", "quit"},
+            {v->utf8 ? "\u2191\u2193" : "j/k", "select"},
+            {"a", "ack"},
+            {"s", silence},
+            {"S", "silence all"},
+            {"m", "marker"},
+            {"?", "help"},
+            {"q", "quit"},
         };
         Pen p = {.v = v, .y = L->help_row, .x = 0, .end = L->width};
 
@@ -1004,23 +1002,23 @@ static void draw_box(const TuiView *v, int y, int x, int h, int w, const char *t
 static void draw_help(const TuiView *v, const TuiLayout *L)
 {
         static const char *const lines[] = {
-                "Up/Down, k/j  select an alarm",
-                "a             acknowledge the selected alarm",
-                "s             silence audio 120 s for the selected alarm's bed",
-                "              (all beds when no alarm is selected)",
-                "S             silence audio 120 s on all beds",
-                "m             add a marker: bed, kind, optional text",
-                "Ctrl-L        redraw the screen",
-                "q             quit (asks first)",
-                "",
-                "*** high (red)   ** medium (yellow)   * low (cyan)",
-                "TECH: a technical condition (monitor, cable, session log)",
-                "ACTIVE: not acknowledged; LATCHED: over, not acknowledged",
-                "",
-                "vitalsd is a recorder and a secondary notification:",
-                "the bedside monitor's own alarms stay primary.",
-                "",
-                "Any key closes this help.",
+            "Up/Down, k/j  select an alarm",
+            "a             acknowledge the selected alarm",
+            "s             silence audio 120 s for the selected alarm's bed",
+            "              (all beds when no alarm is selected)",
+            "S             silence audio 120 s on all beds",
+            "m             add a marker: bed, kind, optional text",
+            "Ctrl-L        redraw the screen",
+            "q             quit (asks first)",
+            "",
+            "*** high (red)   ** medium (yellow)   * low (cyan)",
+            "TECH: a technical condition (monitor, cable, session log)",
+            "ACTIVE: not acknowledged; LATCHED: over, not acknowledged",
+            "",
+            "vitalsd is a recorder and a secondary notification:",
+            "the bedside monitor's own alarms stay primary.",
+            "",
+            "Any key closes this help.",
         };
         int n = (int)(sizeof(lines) / sizeof(lines[0])), w = 0, h, y, x;
 
@@ -1040,7 +1038,8 @@ static void draw_help(const TuiView *v, const TuiLayout *L)
 static void draw_marker_prompt(const TuiView *v, const TuiLayout *L)
 {
         const TuiMarkerPrompt *m = &v->marker;
-        int w = L->width < 64 ? L->width : 64, h = 7, y = (L->height - h) / 2, x = (L->width - w) / 2;
+        int w = L->width < 64 ? L->width : 64, h = 7, y = (L->height - h) / 2,
+            x = (L->width - w) / 2;
         const wchar_t *la = sym(v, L"◀ ", L"< "), *ra = sym(v, L" ▶", L" >");
         const char *labels[3] = {"Bed", "Kind", "Text"};
         wchar_t text[TUI_MARKER_TEXT_MAX + 2];
@@ -1090,13 +1089,20 @@ void tui_draw(TuiView *v, int64_t now)
         erase();
         n_banners = collect_banners(v, now, banners, 3);
         if (tui_layout(cols, rows, v->board.n_beds, v->board.n_alarms, n_banners, &L) < 0) {
-                mvaddnstr(0, 0, "Terminal too small for the nurse console (40x10 at least).",
-                          cols);
+                static const char *const plea[] = {"Too small: the console needs 40x10",
+                                                   "Enlarge to 40x10", "40x10"};
+
+                for (size_t i = 0; i < sizeof(plea) / sizeof(plea[0]); i++)
+                        if ((int)strlen(plea[i]) <= cols) {
+                                mvaddstr(0, 0, plea[i]);
+                                break;
+                        }
                 if (!v->connected)
                         mvaddnstr(1, 0, "DISCONNECTED from vitalsd", cols);
                 else if (v->board.n_alarms > 0) {
                         char s[64];
-                        snprintf(s, sizeof(s), "%zu ALARMS", v->board.n_alarms);
+                        snprintf(s, sizeof(s), "%zu ALARM%s", v->board.n_alarms,
+                                 v->board.n_alarms == 1 ? "" : "S");
                         mvaddnstr(1, 0, s, cols);
                 }
                 refresh();
@@ -1108,7 +1114,7 @@ void tui_draw(TuiView *v, int64_t now)
                 put_name(v, L.banners_top + i, 0, L.width, banners[i].text, banners[i].attr);
         }
         draw_tiles(v, &L, now);
-        draw_alarms(v, &L, now);
+        draw_alarms(v, &L);
         draw_status(v, &L);
         draw_help_line(v, &L);
         if (v->marker.open)

@@ -70,7 +70,8 @@ raw_path = os.path.join(wd, "pane.raw")
 
 
 def tmux(*args, check_rc=True):
-    p = subprocess.run(TMUX + list(args), capture_output=True, text=True, env=TENV, timeout=10)
+    p = subprocess.run(TMUX + list(args), capture_output=True, text=True, env=TENV, timeout=10,
+                       stdin=subprocess.DEVNULL)
     if check_rc and p.returncode != 0:
         raise RuntimeError("tmux %s: %s" % (" ".join(args), p.stderr))
     return p.stdout

@@ -46,29 +46,30 @@ static void apply(Board *b, const char *event, BoardNotice *n)
 }
 
 static const char *status_reply =
-        "{\"type\":\"status\",\"id\":1,\"ok\":true,\"version\":\"0.1.0\","
-        "\"store\":{\"ok\":true},"
-        "\"beds\":["
-        " {\"bed\":\"chair-10\",\"session\":null,\"devices\":[],\"latest\":{},"
-        "  \"silenced_until\":null},"
-        " {\"bed\":\"chair-2\",\"session\":{\"id\":7,\"patient_ref\":\"P-0042\","
-        "   \"started\":\"2026-01-01T12:00:00.000Z\",\"profile\":\"ketamine-infusion\","
-        "   \"phase\":\"infusion\",\"automatic\":false},"
-        "  \"devices\":[{\"name\":\"mon2\",\"state\":\"live\","
-        "   \"state_since\":\"2026-01-01T12:00:00.000Z\"}],"
-        "  \"latest\":{\"HR\":{\"value\":78,\"status\":\"valid\",\"time\":\"2026-01-01T12:10:00.000Z\"},"
-        "   \"SPO2\":{\"value\":null,\"status\":\"unavailable\",\"time\":\"2026-01-01T12:10:00.000Z\"},"
-        "   \"NIBP_SYS\":{\"value\":165,\"status\":\"valid\",\"time\":\"2026-01-01T12:05:00.000Z\"},"
-        "   \"NIBP_DIA\":{\"value\":100,\"status\":\"valid\",\"time\":\"2026-01-01T12:05:00.000Z\"},"
-        "   \"TEMP\":{\"value\":36.6,\"status\":\"valid\"}},"
-        "  \"silenced_until\":\"2026-01-01T12:11:00.000Z\"}],"
-        "\"alarms\":["
-        " {\"id\":3,\"bed\":\"chair-2\",\"condition\":\"NIBP_SYS_HIGH\",\"technical\":false,"
-        "  \"priority\":\"medium\",\"state\":\"acknowledged\",\"value\":165,\"limit\":160,"
-        "  \"since\":\"2026-01-01T12:05:00.000Z\",\"acknowledged_by\":\"nurse1\"},"
-        " {\"id\":4,\"bed\":\"chair-10\",\"condition\":\"NO_DATA\",\"technical\":true,"
-        "  \"priority\":\"high\",\"state\":\"active\",\"value\":null,\"limit\":null,"
-        "  \"since\":\"2026-01-01T12:08:00.000Z\"}]}";
+    "{\"type\":\"status\",\"id\":1,\"ok\":true,\"version\":\"0.1.0\","
+    "\"store\":{\"ok\":true},"
+    "\"beds\":["
+    " {\"bed\":\"chair-10\",\"session\":null,\"devices\":[],\"latest\":{},"
+    "  \"silenced_until\":null},"
+    " {\"bed\":\"chair-2\",\"session\":{\"id\":7,\"patient_ref\":\"P-0042\","
+    "   \"started\":\"2026-01-01T12:00:00.000Z\",\"profile\":\"ketamine-infusion\","
+    "   \"phase\":\"infusion\",\"automatic\":false},"
+    "  \"devices\":[{\"name\":\"mon2\",\"state\":\"live\","
+    "   \"state_since\":\"2026-01-01T12:00:00.000Z\"}],"
+    "  "
+    "\"latest\":{\"HR\":{\"value\":78,\"status\":\"valid\",\"time\":\"2026-01-01T12:10:00.000Z\"},"
+    "   \"SPO2\":{\"value\":null,\"status\":\"unavailable\",\"time\":\"2026-01-01T12:10:00.000Z\"},"
+    "   \"NIBP_SYS\":{\"value\":165,\"status\":\"valid\",\"time\":\"2026-01-01T12:05:00.000Z\"},"
+    "   \"NIBP_DIA\":{\"value\":100,\"status\":\"valid\",\"time\":\"2026-01-01T12:05:00.000Z\"},"
+    "   \"TEMP\":{\"value\":36.6,\"status\":\"valid\"}},"
+    "  \"silenced_until\":\"2026-01-01T12:11:00.000Z\"}],"
+    "\"alarms\":["
+    " {\"id\":3,\"bed\":\"chair-2\",\"condition\":\"NIBP_SYS_HIGH\",\"technical\":false,"
+    "  \"priority\":\"medium\",\"state\":\"acknowledged\",\"value\":165,\"limit\":160,"
+    "  \"since\":\"2026-01-01T12:05:00.000Z\",\"acknowledged_by\":\"nurse1\"},"
+    " {\"id\":4,\"bed\":\"chair-10\",\"condition\":\"NO_DATA\",\"technical\":true,"
+    "  \"priority\":\"high\",\"state\":\"active\",\"value\":null,\"limit\":null,"
+    "  \"since\":\"2026-01-01T12:08:00.000Z\"}]}";
 
 static void load(Board *b)
 {
@@ -153,11 +154,12 @@ TEST(readings_and_devices_update_the_tiles)
         BoardBed *bed;
 
         load(&b);
-        apply(&b,
-              "{\"type\":\"reading\",\"bed\":\"chair-2\",\"device\":\"mon2\",\"session\":7,"
-              "\"reading\":{\"parameter\":\"SPO2\",\"value\":96,\"unit\":\"%\",\"status\":\"valid\","
-              "\"time\":\"2026-01-01T12:10:05.000Z\"}}",
-              NULL);
+        apply(
+            &b,
+            "{\"type\":\"reading\",\"bed\":\"chair-2\",\"device\":\"mon2\",\"session\":7,"
+            "\"reading\":{\"parameter\":\"SPO2\",\"value\":96,\"unit\":\"%\",\"status\":\"valid\","
+            "\"time\":\"2026-01-01T12:10:05.000Z\"}}",
+            NULL);
         bed = board_bed_find(&b, "chair-2");
         CHECK(bed->values[BOARD_SPO2].usable);
         CHECK_DBL(bed->values[BOARD_SPO2].value, 96, 0);
@@ -274,17 +276,17 @@ TEST(malformed_events_change_nothing)
 {
         static Board b, before;
         static const char *const bad[] = {
-                "{}",
-                "{\"type\":\"alarm\"}",
-                "{\"type\":\"alarm\",\"bed\":\"chair-2\",\"alarm_id\":\"x\",\"condition\":\"A\","
-                "\"state\":\"active\"}",
-                "{\"type\":\"alarm\",\"bed\":\"chair-2\",\"alarm_id\":5,\"condition\":\"A\","
-                "\"state\":\"bogus\"}",
-                "{\"type\":\"reading\",\"bed\":\"chair-2\",\"reading\":[]}",
-                "{\"type\":\"device\",\"bed\":\"chair-2\",\"device\":{\"state\":\"live\"}}",
-                "{\"type\":\"session\",\"bed\":\"chair-2\",\"state\":\"paused\"}",
-                "{\"type\":\"unknown-kind\",\"bed\":\"chair-2\"}",
-                "[1,2]",
+            "{}",
+            "{\"type\":\"alarm\"}",
+            "{\"type\":\"alarm\",\"bed\":\"chair-2\",\"alarm_id\":\"x\",\"condition\":\"A\","
+            "\"state\":\"active\"}",
+            "{\"type\":\"alarm\",\"bed\":\"chair-2\",\"alarm_id\":5,\"condition\":\"A\","
+            "\"state\":\"bogus\"}",
+            "{\"type\":\"reading\",\"bed\":\"chair-2\",\"reading\":[]}",
+            "{\"type\":\"device\",\"bed\":\"chair-2\",\"device\":{\"state\":\"live\"}}",
+            "{\"type\":\"session\",\"bed\":\"chair-2\",\"state\":\"paused\"}",
+            "{\"type\":\"unknown-kind\",\"bed\":\"chair-2\"}",
+            "[1,2]",
         };
 
         load(&b);
@@ -323,11 +325,12 @@ TEST(silences_sessions_and_markers)
         CHECK(n.bell);
         CHECK_INT(bed->silenced_until_ns, 0);
 
-        apply(&b,
-              "{\"type\":\"session\",\"bed\":\"chair-10\",\"state\":\"started\",\"actor\":\"nurse1\","
-              "\"session\":{\"id\":8,\"patient_ref\":\"P-7\",\"started\":\"2026-01-01T12:21:00Z\","
-              "\"phase\":\"baseline\",\"automatic\":false}}",
-              &n);
+        apply(
+            &b,
+            "{\"type\":\"session\",\"bed\":\"chair-10\",\"state\":\"started\",\"actor\":\"nurse1\","
+            "\"session\":{\"id\":8,\"patient_ref\":\"P-7\",\"started\":\"2026-01-01T12:21:00Z\","
+            "\"phase\":\"baseline\",\"automatic\":false}}",
+            &n);
         CHECK(bed->session.open);
         CHECK_STR(bed->session.patient_ref, "P-7");
         apply(&b,
@@ -337,10 +340,11 @@ TEST(silences_sessions_and_markers)
               &n);
         CHECK_STR(bed->session.phase, "infusion");
         CHECK(strstr(n.message, "infusion-start") != NULL);
-        apply(&b,
-              "{\"type\":\"session\",\"bed\":\"chair-10\",\"state\":\"stopped\",\"actor\":\"nurse1\","
-              "\"session\":{\"id\":8}}",
-              &n);
+        apply(
+            &b,
+            "{\"type\":\"session\",\"bed\":\"chair-10\",\"state\":\"stopped\",\"actor\":\"nurse1\","
+            "\"session\":{\"id\":8}}",
+            &n);
         CHECK(!bed->session.open);
 }
 
@@ -425,11 +429,13 @@ TEST(layout_never_overlaps_or_overflows)
                                                 TuiLayout L;
                                                 int tiles_end;
 
-                                                if (tui_layout(w, h, beds, alarms, banners, &L) < 0) {
+                                                if (tui_layout(w, h, beds, alarms, banners, &L) <
+                                                    0) {
                                                         bad++;
                                                         continue;
                                                 }
-                                                tiles_end = L.tiles_top + L.tile_rows * L.tile_height;
+                                                tiles_end =
+                                                    L.tiles_top + L.tile_rows * L.tile_height;
                                                 bad += L.tiles_top != 1 + L.n_banners;
                                                 bad += tiles_end != L.alarms_top;
                                                 bad += L.alarms_top + L.alarms_rows != L.status_row;
@@ -442,7 +448,8 @@ TEST(layout_never_overlaps_or_overflows)
                                                 bad += L.mode != TUI_TILE_LINE &&
                                                        L.tile_cols * L.tile_rows < (int)beds;
                                                 bad += L.beds_shown > (int)beds;
-                                                bad += L.mode != TUI_TILE_LINE && L.beds_shown != (int)beds;
+                                                bad += L.mode != TUI_TILE_LINE &&
+                                                       L.beds_shown != (int)beds;
                                         }
         CHECK_INT(bad, 0);
 }
@@ -456,16 +463,16 @@ TEST(layout_at_the_sizes_that_matter)
                 TuiTileMode mode;
                 int cols;
         } rows[] = {
-                /* The demo's three recliners on a standard terminal: block digits. */
-                {80, 24, 3, 0, 0, TUI_TILE_BIG, 3},
-                {80, 24, 3, 3, 2, TUI_TILE_BIG, 3},
-                /* Four beds at 80x24: bold numbers, two by two. */
-                {80, 24, 4, 1, 0, TUI_TILE_MEDIUM, 2},
-                {100, 30, 4, 1, 1, TUI_TILE_BIG, 2},
-                {100, 30, 1, 0, 0, TUI_TILE_BIG, 1},
-                {80, 24, 8, 2, 1, TUI_TILE_MEDIUM, 3},
-                {80, 24, 10, 3, 1, TUI_TILE_COMPACT, 2},
-                {80, 24, 12, 3, 1, TUI_TILE_LINE, 1},
+            /* The demo's three recliners on a standard terminal: block digits. */
+            {80, 24, 3, 0, 0, TUI_TILE_BIG, 3},
+            {80, 24, 3, 3, 2, TUI_TILE_BIG, 3},
+            /* Four beds at 80x24: bold numbers, two by two. */
+            {80, 24, 4, 1, 0, TUI_TILE_MEDIUM, 2},
+            {100, 30, 4, 1, 1, TUI_TILE_BIG, 2},
+            {100, 30, 1, 0, 0, TUI_TILE_BIG, 1},
+            {80, 24, 8, 2, 1, TUI_TILE_MEDIUM, 3},
+            {80, 24, 10, 3, 1, TUI_TILE_COMPACT, 2},
+            {80, 24, 12, 3, 1, TUI_TILE_LINE, 1},
         };
 
         for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {

@@ -1000,11 +1000,10 @@ void alarm_bed_reading(AlarmBed *b, const Reading *r, int64_t mono_ns, int64_t w
                         cond_clear(b, c, NULL, mono_ns, wall_ns);
         }
 
+        /* A parameter missing now that the bed talks again is raised by the
+         * next tick, not here: the rest of this record (one frame's
+         * readings arrive together) may still bring it. */
         w = find_param(b, r->parameter, &index);
-        /* The bed still talks: a parameter that stopped may now be missing. */
-        for (size_t i = 0; i < b->n_params; i++)
-                if ((int)i != index)
-                        raise_param_no_data(b, (int)i, mono_ns, wall_ns);
         if (!w)
                 return;
 

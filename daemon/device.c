@@ -119,11 +119,10 @@ static void decode_errors_changed(Device *dev, bool on)
                 if (d->devices[i] != dev && d->devices[i]->bed == dev->bed &&
                     d->devices[i]->decode_burst.on)
                         return;
+        /* Short: an alarm's detail holds ALARM_DETAIL_MAX - 1 characters. */
         snprintf(detail, sizeof(detail),
-                 "%s on %s: %u damaged frames within %.0f s (%llu bad frames, %llu bytes of "
-                 "garbage since start)",
-                 dev->cfg->name, dev->cfg->port,
-                 decode_burst_recent(&dev->decode_burst, dev->arrival_mono_ns),
+                 "%s: %u damaged frames in %.0f s (%llu bad, %llu garbage bytes in all)",
+                 dev->cfg->name, decode_burst_recent(&dev->decode_burst, dev->arrival_mono_ns),
                  (double)dev->decode_burst.window_ns / 1e9,
                  (unsigned long long)dev->counters[DRIVER_COUNT_FRAMES_BAD],
                  (unsigned long long)dev->counters[DRIVER_COUNT_BYTES_SKIPPED]);

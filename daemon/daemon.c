@@ -68,6 +68,12 @@ static void flush_store(Daemon *d)
         }
 }
 
+void daemon_commit_now(Daemon *d)
+{
+        if (store_flush_wanted(d->store))
+                flush_store(d);
+}
+
 void daemon_reading(Daemon *d, Device *dev, const Reading *in)
 {
         Reading r = *in;
@@ -417,13 +423,13 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 }
 
 static void resume_session(void *ud, int64_t id, const char *bed, const char *patient_ref,
-                           const char *profile, int64_t started_ns)
+                           const char *profile, int64_t started_ns, bool automatic)
 {
         Daemon *d = ud;
         Bed *b = bed_get(d, bed);
 
         if (b && !b->session_id)
-                bed_session_resume(b, id, patient_ref, profile, started_ns);
+                bed_session_resume(b, id, patient_ref, profile, started_ns, automatic);
 }
 
 static int ensure_dir(const char *path)

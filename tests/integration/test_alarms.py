@@ -26,6 +26,11 @@ bed), and everything is over in about a minute and a half:
                                                          quiet 10 s
   module    SpO2 module out 0:10-0:40                    NO_DATA_SPO2 medium after 3 periods
                                                          (15 s for a GE S/5 at interval 5)
+  nibp      NIBP at 0:00, then stale (the last result    after session-start with a profile
+            repeats, marked old) until 1:10              whose NIBP cycle is 60 s and a `mark`
+                                                         infusion-start: NIBP_OVERDUE low 60 s
+                                                         after the last real measurement, ended
+                                                         by the next one
 
 A second daemon runs beside it with wallstep.so preloaded, through which
 the test steps its CLOCK_REALTIME forward by an hour while CLOCK_BOOTTIME
@@ -76,6 +81,9 @@ SCENARIOS = {
                "at 0:10 damage 6\nat 0:12 garbage 300\n",
     "module": "interval 1\nend 1:30\nat 0:00 hr 75 spo2 97\n"
               "at 0:10 module-off spo2 for 0:30\n",
+    "nibp": "interval 1\nnibp-duration 5\nend 1:40\n"
+            "at 0:00 hr 74 spo2 97 nibp_sys 126 nibp_dia 81\n"
+            "at 0:00 nibp auto\nat 0:06 stale-nibp for 1:04\nat 1:10 nibp auto\n",
 }
 # The event whose arrival means a bed has shown everything it will.
 LAST_EVENT = {
@@ -87,6 +95,7 @@ LAST_EVENT = {
     "cable": ("DEVICE_DISCONNECTED", "latched"),
     "garbage": ("DECODE_ERRORS", "inactive"),
     "module": ("NO_DATA_SPO2", "inactive"),
+    "nibp": ("NIBP_OVERDUE", "inactive"),
 }
 QUIET_BEDS_SETTLE_S = 20  # beds expecting nothing are watched at least this long
 
@@ -170,6 +179,14 @@ d = Daemon(os.path.join(wd, "main"), {
     "mon-" + bed: {"driver": "ge-s5", "port": sim.port, "bed": bed} for bed, sim in sims.items()
 }, {"profile": "ketamine-infusion", "reconnect_min": "0.2", "reconnect_max": "1"})
 shutil.copytree(profiles, os.path.join(d.confdir, "profiles"))
+# The nibp bed's session runs under the shipped profile with a 60 s NIBP
+# cycle and no grace (the shortest a profile allows), to be seen in a minute.
+with open(os.path.join(profiles, "ketamine-infusion.conf")) as f:
+    fast = f.read()
+fast = re.sub(r"(?m)^nibp_cycle = .*$", "nibp_cycle = 60", fast)
+fast = re.sub(r"(?m)^nibp_grace = .*$", "nibp_grace = 0", fast)
+with open(os.path.join(d.confdir, "profiles", "fast-nibp.conf"), "w") as f:
+    f.write(fast)
 
 # The clock daemon: its own monitor, its wall clock steered by wallstep.so.
 clock_sim = clock_d = None
@@ -190,6 +207,17 @@ if clock_d:
     clock_d.start(env={"LD_PRELOAD": WALLSTEP, "VITALS_WALLSTEP_FILE": offset_file})
 step_at = None
 try:
+    # A nurse starts the nibp bed's session with the fast-NIBP profile (it
+    # replaces the one opened automatically on the first data) and marks
+    # the start of the infusion, before the first NIBP result at 0:05.
+    wait_for(lambda: d.query("SELECT COUNT(*) FROM sessions WHERE bed='nibp'")[0][0] > 0, 10,
+             "the nibp bed's automatic session")
+    r = d.request({"type": "session-start", "bed": "nibp", "patient_ref": "TEST-NIBP",
+                   "profile": "fast-nibp"})
+    check(r.get("ok") is True, "nibp: session-start with profile fast-nibp: %r" % r)
+    r = d.request({"type": "mark", "bed": "nibp", "kind": "infusion-start"})
+    check(r.get("ok") is True and r.get("phase") == "infusion",
+          "nibp: mark infusion-start moves the session to the infusion phase: %r" % r)
     if clock_d:
         wait_for(lambda: clock_d.query("SELECT COUNT(*) FROM readings")[0][0] >= 5, 20,
                  "readings from the clock bed")
@@ -399,5 +427,25 @@ else:
     check(b.conditions() == ["CLOCK_JUMP"],
           "clock: the step fires nothing else, no NO_DATA (%s)" % b.conditions())
 
-check("SESSION-" not in d.log(), "no patient reference in the daemon's log")
+# --- nibp: overdue during the infusion --------------------------------------
+b = beds["nibp"]
+check(b.doc["session"]["profile"] == "fast-nibp", "nibp: the session ran under its own profile")
+check([m["kind"] for m in b.doc["markers"]] == ["infusion-start"], "nibp: the marker is exported")
+nibp = [ts for ts, v, st in b.series("NIBP_SYS")]
+check(len(nibp) == 2, "nibp: two measurements, the stale repeats in between not counted (%d)" %
+      len(nibp))
+a, i = b.first("NIBP_OVERDUE", "active"), b.first("NIBP_OVERDUE", "inactive")
+check(a is not None and a["priority"] == "low" and a["technical"] is True and
+      a["phase"] == "infusion",
+      "nibp: NIBP_OVERDUE is a low technical alarm of the infusion phase: %r" % (a,))
+if a and i and len(nibp) == 2:
+    mark = t(b.doc["markers"][0]["time"])
+    check(mark < nibp[0], "nibp: the infusion started before the first measurement")
+    near("nibp: overdue 60 s (cycle + grace) after the last measurement", t(a["time"]), nibp[0],
+         59.9, 61)
+    near("nibp: ended by the next measurement", t(i["time"]), nibp[1], -0.05, 0.5)
+check(b.conditions() == ["NIBP_OVERDUE"], "nibp: nothing else (%s)" % b.conditions())
+
+check("SESSION-" not in d.log() and "TEST-NIBP" not in d.log(),
+      "no patient reference in the daemon's log")
 finish()

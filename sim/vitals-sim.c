@@ -171,8 +171,8 @@ static void help(void)
             "\n"
             "Cable pulls: a scenario's 'hangup' closes the pty (the reader sees a hang-up),\n"
             "waits, then opens a new pty whose path is printed as a further line on stdout\n"
-            "and, with --link, swapped in behind PATH (gone while the line is down).  On a --port device it closes and\n"
-            "re-opens the device.\n"
+            "and, with --link, swapped in behind PATH (gone while the line is down).  On a\n"
+            "--port device it closes and re-opens the device.\n"
             "\n"
             "Scenario syntax: sim/scenarios/README.md.  SIGTERM or SIGINT exit with status 0.\n",
             VITALS_DATADIR "/scenarios");

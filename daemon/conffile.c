@@ -156,6 +156,18 @@ static void daemon_key(ParseCtx *p, const char *key, const char *value)
                                      value);
                 else
                         c->stale_factor = (unsigned)u;
+        } else if (strcmp(key, "decode_error_burst") == 0) {
+                if (parse_uint(value, 0, 100, &u) < 0)
+                        config_error(p, key,
+                                     "must be 0 (off) or a whole number of damaged frames up to "
+                                     "100, got \"%s\"",
+                                     value);
+                else
+                        c->decode_error_burst = (unsigned)u;
+        } else if (strcmp(key, "decode_error_window") == 0) {
+                if (conf_parse_seconds(value, 1, 600, &c->decode_error_window_usec) < 0)
+                        config_error(p, key, "must be seconds between 1 and 600, got \"%s\"",
+                                     value);
         } else if (strcmp(key, "store_queue_max") == 0) {
                 if (parse_uint(value, 1024, 16777216, &u) < 0)
                         config_error(p, key,
@@ -468,6 +480,8 @@ int config_load(const char *path, Config **ret)
         c->reconnect_min_usec = 1000000;
         c->reconnect_max_usec = 30ULL * 1000000;
         c->stale_factor = 3;
+        c->decode_error_burst = 5;
+        c->decode_error_window_usec = 10 * 1000000ULL;
         c->store_queue_max = 131072;
         if (set_str(&c->control_group, "vitals") < 0) {
                 r = -ENOMEM;

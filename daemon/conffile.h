@@ -47,6 +47,8 @@ typedef struct Config {
         uint64_t session_idle_usec; /* auto-close after this long without data */
         uint64_t reconnect_min_usec, reconnect_max_usec;
         unsigned stale_factor;      /* device stale after this many expected periods */
+        unsigned decode_error_burst; /* DECODE_ERRORS: damaged frames per window; 0 off */
+        uint64_t decode_error_window_usec;
         size_t store_queue_max;
         DeviceConfig *devices;
         size_t n_devices;

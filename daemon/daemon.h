@@ -13,6 +13,7 @@
 
 #include "conffile.h"
 #include "alarm.h"
+#include "decode_burst.h"
 #include "driver.h"
 #include "serial.h"
 #include "store.h"
@@ -51,6 +52,7 @@ typedef struct Device {
         int64_t arrival_wall_ns, arrival_mono_ns;
 
         uint64_t counters[_DRIVER_COUNT_MAX];
+        DecodeBurst decode_burst; /* DECODE_ERRORS from FRAMES_BAD and BYTES_SKIPPED */
         uint64_t bytes_in, readings, reconnects;
         uint64_t min_period_usec; /* smallest expected period of the driver */
 } Device;

@@ -21,6 +21,7 @@
 #define MSGID_ALARM_ESCALATED "d4e5f6a7b8c94a41ad2e3f4a5b6c7d84"
 #define MSGID_ALARM_SILENCED "e5f6a7b8c9d04b52be3f4a5b6c7d8e95"
 #define MSGID_CONFIG "f6a7b8c9d0e14c63cf4a5b6c7d8e9fa6"
+#define MSGID_WATCHDOG "3c5639aa516f4c2184f7ac7a6372e82e"
 
 void log_setup(const char *ident);
 void log_set_max_level(int level);

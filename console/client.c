@@ -174,6 +174,8 @@ int client_request(int fd, json_object *request, int timeout_msec, json_object *
 
                 if (n >= 0)
                         break;
+                if (errno == EPIPE)
+                        break; /* refused at once: the reason may be waiting, read it */
                 if (errno != EINTR)
                         return -errno;
         }

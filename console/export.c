@@ -653,7 +653,7 @@ static int parse_session_id(const char *s, int64_t *ret)
 
 /* $STATE_DIRECTORY may list several directories separated by ':'; ours is
  * the first. */
-static char *default_state_dir(void)
+char *ctl_default_state_dir(void)
 {
         const char *e = getenv("STATE_DIRECTORY");
 
@@ -805,7 +805,7 @@ int verb_export(int argc, char **argv, const CtlGlobal *g)
         }
 
         if (!db_path) {
-                char *dir = state_dir ? strdup(state_dir) : default_state_dir();
+                char *dir = state_dir ? strdup(state_dir) : ctl_default_state_dir();
 
                 if (!dir || asprintf(&db_alloc, "%s/%s", dir, STORE_DB_NAME) < 0) {
                         free(dir);

@@ -124,6 +124,11 @@ static void daemon_key(ParseCtx *p, const char *key, const char *value)
                         set_str(&c->socket_path, value);
         } else if (strcmp(key, "clinic") == 0) {
                 set_str(&c->clinic, value);
+        } else if (strcmp(key, "control_group") == 0) {
+                if (!*value || strlen(value) > 31 || strchr(value, ':') || strchr(value, '/'))
+                        config_error(p, key, "must be a group name, got \"%s\"", value);
+                else
+                        set_str(&c->control_group, value);
         } else if (strcmp(key, "profile") == 0) {
                 if (!*value || strchr(value, '/'))
                         config_error(p, key, "must be a profile name, got \"%s\"", value);
@@ -428,6 +433,10 @@ int config_load(const char *path, Config **ret)
         c->reconnect_max_usec = 30ULL * 1000000;
         c->stale_factor = 3;
         c->store_queue_max = 131072;
+        if (set_str(&c->control_group, "vitals") < 0) {
+                r = -ENOMEM;
+                goto fail;
+        }
         r = config_dir_of(path, &c->dir);
         if (r < 0 || !c->path)
                 goto fail;
@@ -485,6 +494,7 @@ void config_free(Config *c)
         free(c->socket_path);
         free(c->clinic);
         free(c->profile);
+        free(c->control_group);
         free(c);
 }
 

@@ -41,6 +41,7 @@ typedef struct Config {
         char *state_dir;  /* NULL: from the command line / environment */
         char *socket_path;
         char *clinic;
+        char *control_group;        /* who may use the control socket (besides root) */
         char *profile;              /* default alarm profile name */
         uint64_t tick_usec;         /* readings commit interval */
         uint64_t session_idle_usec; /* auto-close after this long without data */

@@ -368,13 +368,13 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 }
 
 static void resume_session(void *ud, int64_t id, const char *bed, const char *patient_ref,
-                           const char *profile, int64_t started_ns)
+                           const char *profile, int64_t started_ns, bool automatic)
 {
         Daemon *d = ud;
         Bed *b = bed_get(d, bed);
 
         if (b && !b->session_id)
-                bed_session_resume(b, id, patient_ref, profile, started_ns);
+                bed_session_resume(b, id, patient_ref, profile, started_ns, automatic);
 }
 
 static int ensure_dir(const char *path)

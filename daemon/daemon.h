@@ -64,6 +64,7 @@ struct Bed {
         int64_t session_id; /* 0 = no open session */
         char patient_ref[64];
         char profile[64];
+        char phase[16]; /* "baseline" | "infusion" | "recovery"; "" without a session */
         bool session_auto; /* opened automatically: closes itself when idle */
         int64_t session_started_wall_ns;
         int64_t last_data_mono_ns;
@@ -107,12 +108,21 @@ const char *device_state_to_string(DeviceState s);
 Bed *bed_get(Daemon *d, const char *name); /* creates it when new */
 void bed_on_reading(Bed *b, const char *device, const Reading *r);
 void bed_tick(Bed *b, int64_t now_mono_ns);
+/* actor NULL: opened automatically on first data.  Replaces an automatic
+ * session.  0, -EBUSY (a user's session is open), -ENOENT (no such
+ * profile), -EINVAL (profile invalid), -errno. */
 int bed_session_start(Bed *b, const char *patient_ref, const char *profile, const char *actor);
+/* 0 or -ENOENT (no session). */
 int bed_session_stop(Bed *b, const char *actor, const char *reason);
+/* Records a marker and moves the phase.  0, -EINVAL (unknown kind), -ENOENT (no session). */
+int bed_mark(Bed *b, const char *kind, const char *text, const char *actor, int64_t *ret_wall_ns);
+/* The phase a marker kind moves a session to (NULL: none); *ret_valid says
+ * whether kind is one of infusion-start, dose, infusion-end, note. */
+const char *bed_marker_kind_phase(const char *kind, bool *ret_valid);
 void bed_free(Bed *b);
 /* A session left open by a previous run (crash, restart) continues. */
 void bed_session_resume(Bed *b, int64_t id, const char *patient_ref, const char *profile,
-                        int64_t started_ns);
+                        int64_t started_ns, bool automatic);
 const char *bed_phase(const Bed *b);
 
 /* daemon.c */

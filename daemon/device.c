@@ -292,7 +292,10 @@ int device_new(Daemon *d, const DeviceConfig *cfg, Device **ret)
                 return -ENOMEM;
         dev->daemon = d;
         dev->cfg = cfg;
-        dev->state = DEVICE_DISCONNECTED;
+        /* Starts as "connecting" so that a port that cannot be opened at
+         * start-up is a state change like any later loss: it raises
+         * DEVICE_DISCONNECTED. */
+        dev->state = DEVICE_CONNECTING;
         dev->state_since_wall_ns = now_wall_ns();
         dev->bed = bed_get(d, cfg->bed);
         if (!dev->bed) {

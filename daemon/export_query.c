@@ -297,6 +297,38 @@ int export_session_latest_for_bed(sqlite3 *db, const char *bed, ExportSession *r
                              0, bed, ret);
 }
 
+int export_sessions_foreach(sqlite3 *db, const char *bed, int64_t limit, export_session_fn fn,
+                            void *userdata)
+{
+        sqlite3_stmt *st = NULL;
+        int rc, r = 0;
+
+        /* Newest first: the list a nurse scans for "the session I just ran". */
+        rc = sqlite3_prepare_v2(db,
+                                "SELECT " SESSION_COLUMNS " FROM sessions "
+                                "WHERE ?1 IS NULL OR bed = ?1 "
+                                "ORDER BY started_ns DESC, id DESC LIMIT ?2",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return export_errno_from_sqlite(rc);
+        if (bed)
+                sqlite3_bind_text(st, 1, bed, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, limit > 0 ? limit : INT64_MAX);
+        while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                ExportSession sess;
+
+                r = session_from_row(st, &sess);
+                if (r < 0)
+                        break;
+                r = fn(userdata, &sess);
+                export_session_done(&sess);
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = export_errno_from_sqlite(rc);
+        sqlite3_finalize(st);
+        return r;
+}
+
 void export_session_done(ExportSession *s)
 {
         if (!s)

@@ -97,6 +97,12 @@ int export_session_by_id(sqlite3 *db, int64_t id, ExportSession *ret);
 int export_session_latest_for_bed(sqlite3 *db, const char *bed, ExportSession *ret);
 void export_session_done(ExportSession *s);
 
+/* Sessions newest first, of one bed or all (bed NULL), at most limit of them
+ * (0: all).  s is freed after the callback returns. */
+typedef int (*export_session_fn)(void *userdata, const ExportSession *s);
+int export_sessions_foreach(sqlite3 *db, const char *bed, int64_t limit, export_session_fn fn,
+                            void *userdata);
+
 /* Rows of one session inside range, ordered by wall_ns then insertion. */
 int export_readings_foreach(sqlite3 *db, int64_t session_id, ExportRange range,
                             export_reading_fn fn, void *userdata);

@@ -77,6 +77,7 @@ try:
         "/usr/sbin/vitalsd", "/usr/bin/vitalsctl", "/usr/bin/vitals-sim",
         "/lib/systemd/system/vitalsd.service", "/lib/systemd/system/vitalsd.socket",
         "/usr/lib/sysusers.d/vitalsd.conf", "/usr/lib/tmpfiles.d/vitalsd.conf",
+        "/usr/lib/modules-load.d/vitalsd.conf",
         "/etc/vitalsd/vitalsd.conf", "/etc/vitalsd/profiles/ketamine-infusion.conf",
         "/etc/vitalsd/devices.d/example-ge-s5.conf.example",
         "/usr/share/man/man8/vitalsd.8.gz", "/usr/share/man/man5/vitalsd.conf.5.gz",

@@ -7,6 +7,8 @@ systemd:
     warning, their dependencies resolve, ExecStart= is executable and every
     Documentation= man page is installed;
   * systemd-analyze security --offline=true: vitalsd.service exposure <= 2.0;
+  * modules-load.d names the USB-serial and CDC-ACM drivers, so that
+    DeviceAllow=char-ttyUSB/char-ttyACM resolve at service start;
   * systemd-sysusers --root and systemd-tmpfiles --root find our files in
     the directories they search and create the vitals group, the vitalsd
     user (primary group vitals, in dialout) and /run/vitalsd and
@@ -41,6 +43,14 @@ try:
     rc, paths = run(["systemd-analyze", "unit-paths"], show=lambda line: False)
     check(unitdir in paths.split("\n"),
           "units in a directory systemd loads units from (%s)" % unitdir)
+
+    modules = [
+        p for p in (os.path.join(root, d.lstrip("/"), "vitalsd.conf") for d in
+                    ("/usr/lib/modules-load.d", "/usr/local/lib/modules-load.d",
+                     "/lib/modules-load.d")) if os.path.exists(p)]
+    check(modules and "usbserial" in open(modules[0]).read().split() and
+          "cdc_acm" in open(modules[0]).read().split(),
+          "modules-load.d loads usbserial and cdc_acm at boot (%s)" % modules)
 
     add_distribution_units(root)
     manpath = os.path.dirname(os.path.dirname(man8))

@@ -354,20 +354,32 @@ static json_object *handle_subscribe(Request *req, json_object *reply)
         return NULL;
 }
 
-/* Field access.  Each returns NULL when fine, or the error reply. */
+/* Field access.  Each returns NULL when fine, or the error reply.  An
+ * absent field and a JSON null are the same: *ret_v NULL. */
+static json_object *field_get(Request *req, const char *key, bool required, json_object **ret_v)
+{
+        char msg[128];
+
+        if (json_object_object_get_ex(req->msg, key, ret_v) &&
+            !json_object_is_type(*ret_v, json_type_null))
+                return NULL;
+        *ret_v = NULL;
+        if (!required)
+                return NULL;
+        snprintf(msg, sizeof(msg), "\"%s\" is required", key);
+        return error_reply(req->id, "bad-request", msg);
+}
+
 static json_object *field_string(Request *req, const char *key, bool required, size_t max_len,
                                  const char **ret)
 {
-        json_object *v;
+        json_object *v, *err;
         char msg[128];
 
         *ret = NULL;
-        if (!json_object_object_get_ex(req->msg, key, &v) || json_object_is_type(v, json_type_null)) {
-                if (!required)
-                        return NULL;
-                snprintf(msg, sizeof(msg), "\"%s\" is required", key);
-                return error_reply(req->id, "bad-request", msg);
-        }
+        err = field_get(req, key, required, &v);
+        if (err || !v)
+                return err;
         if (!json_object_is_type(v, json_type_string)) {
                 snprintf(msg, sizeof(msg), "\"%s\" must be a string", key);
                 return error_reply(req->id, "bad-request", msg);
@@ -389,16 +401,13 @@ static json_object *field_string(Request *req, const char *key, bool required, s
 static json_object *field_int(Request *req, const char *key, bool required, int64_t min,
                               int64_t max, bool *ret_present, int64_t *ret)
 {
-        json_object *v;
+        json_object *v, *err;
         char msg[128];
 
         *ret_present = false;
-        if (!json_object_object_get_ex(req->msg, key, &v) || json_object_is_type(v, json_type_null)) {
-                if (!required)
-                        return NULL;
-                snprintf(msg, sizeof(msg), "\"%s\" is required", key);
-                return error_reply(req->id, "bad-request", msg);
-        }
+        err = field_get(req, key, required, &v);
+        if (err || !v)
+                return err;
         if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < min ||
             json_object_get_int64(v) > max) {
                 snprintf(msg, sizeof(msg), "\"%s\" must be a whole number from %lld to %lld", key,
@@ -717,6 +726,7 @@ static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userda
                 reply = error_reply(NULL, "too-large", "request larger than 64 KiB");
         else
                 reply = dispatch(c, buf, (size_t)n);
+        daemon_commit_now(c->srv->daemon);
         if (conn_send(c, reply) < 0)
                 conn_free(c);
         json_object_put(reply);

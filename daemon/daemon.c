@@ -69,6 +69,12 @@ static void flush_store(Daemon *d)
         }
 }
 
+void daemon_commit_now(Daemon *d)
+{
+        if (store_flush_wanted(d->store))
+                flush_store(d);
+}
+
 void daemon_reading(Daemon *d, Device *dev, const Reading *in)
 {
         Reading r = *in;

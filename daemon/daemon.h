@@ -132,6 +132,9 @@ int daemon_run(Daemon *d);
 void daemon_free(Daemon *d);
 void daemon_device_state_changed(Daemon *d, Device *dev);
 void daemon_reading(Daemon *d, Device *dev, const Reading *r);
+/* Commits what asked for an immediate commit (a user's action) before its
+ * reply goes out, so "ok" means it is in the session log. */
+void daemon_commit_now(Daemon *d);
 /* Re-arms the alarm timer to the engine's next deadline. */
 void daemon_alarm_timer_update(Daemon *d);
 /* Loads [daemon] profile (if any) from DIR/profiles; logs and returns -errno. */

@@ -85,6 +85,7 @@ try:
         "/usr/share/doc/vitals-logger/copyright",
         "/usr/share/doc/vitals-logger/examples/60-vitals-serial.rules.example",
         "/usr/share/vitals-logger/scenarios/ketamine-session.scn",
+        "/usr/share/bash-completion/completions/vitalsctl",
     ]
     missing = [f for f in expected if f not in files]
     check(not missing, "the package holds the programs, units, sysusers/tmpfiles, config, "

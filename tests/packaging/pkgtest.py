@@ -16,6 +16,7 @@ def run(cmd, env=None, cwd=None, timeout=600, show=None):
     (only the lines show(line) accepts, when given)."""
     e = dict(os.environ)
     e.update(env or {})
+    e = {k: v for k, v in e.items() if v is not None}  # None: unset
     print("$ " + " ".join(cmd))
     p = subprocess.run(cmd, env=e, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        text=True, timeout=timeout)

@@ -12,7 +12,8 @@ here=$PWD
 DEBS=(meson ninja-build pkg-config gcc libc6-dev
       libsystemd-dev libserialport-dev libmodbus-dev libsqlite3-dev libinih-dev
       libjson-c-dev libcairo2-dev libncurses-dev
-      python3 sqlite3 tmux socat bash-completion python3-hl7 poppler-utils)
+      python3 sqlite3 tmux socat bash-completion python3-hl7 poppler-utils
+      systemd man-db debhelper dpkg-dev lintian)
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

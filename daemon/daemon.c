@@ -28,6 +28,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "profile.h"
+#include "service.h"
 #include "timefmt.h"
 
 
@@ -266,23 +267,6 @@ int daemon_load_profile(const Config *c, AlarmProfile *ret, bool *ret_have)
         return r;
 }
 
-static void notify_status(Daemon *d)
-{
-        size_t live = 0, open_sessions = 0;
-        StoreStats st;
-
-        if (!d->notify)
-                return;
-        for (size_t i = 0; i < d->n_devices; i++)
-                live += d->devices[i]->state == DEVICE_LIVE;
-        for (size_t i = 0; i < d->n_beds; i++)
-                open_sessions += d->beds[i]->session_id != 0;
-        store_get_stats(d->store, &st);
-        sd_notifyf(0, "STATUS=%zu beds, %zu/%zu devices live, %zu open sessions%s", d->n_beds,
-                   live, d->n_devices, open_sessions,
-                   d->store_failing ? ", SESSION LOG NOT WRITABLE" : "");
-}
-
 /* A wall clock stepped by more than 2 s (an administrator, a first NTP
  * sync, a dying RTC battery): CLOCK_JUMP on every bed.  Judgement never
  * depends on the wall clock; timestamps keep following it, and every
@@ -313,11 +297,9 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
         for (size_t i = 0; i < d->n_beds; i++)
                 bed_tick(d->beds[i], now);
         flush_store(d);
-        notify_status(d);
-        /* Healthy means the store accepts writes: a wedged or failing
-         * daemon stops pinging and systemd restarts it. */
-        if (d->notify && !d->store_failing)
-                sd_notify(0, "WATCHDOG=1");
+        /* The watchdog (service.c) pings only while ticks keep coming. */
+        service_tick_ran(d->service, now);
+        service_update_status(d->service);
         sd_event_source_set_time_relative(s, d->config->tick_usec);
         return 0;
 }
@@ -370,31 +352,26 @@ static void stop_devices(Daemon *d)
         d->n_devices = 0;
 }
 
+/* SIGHUP: the new configuration (config, devices.d/, every profile) must
+ * load without a single error before it replaces the running one; a bad one
+ * is rejected (each error logged with file:line) and the old one kept. */
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
         Daemon *d = userdata;
         Config *n = NULL;
-        int r;
-
-        if (d->notify)
-                sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-                           (unsigned long long)(now_mono_ns() / 1000));
-        log_full(LOG_INFO, MSGID_CONFIG, NULL, NULL, 0, "reloading %s", d->config_path);
         AlarmProfile np;
         bool nhave = false;
+        int r;
 
-        r = config_load(d->config_path, &n);
-        if (r >= 0) {
-                r = daemon_load_profile(n, &np, &nhave);
-                if (r < 0) {
-                        config_free(n);
-                        n = NULL;
-                }
-        }
+        service_reloading(d->service);
+        log_full(LOG_INFO, MSGID_CONFIG, NULL, NULL, 0, "reloading %s", d->config_path);
+        r = service_load_config(d->config_path, &n, &np, &nhave);
         if (r < 0) {
                 log_full(LOG_ERR, MSGID_CONFIG, NULL, NULL, r,
-                         "new configuration rejected; keeping the running one");
+                         "%s: new configuration rejected; keeping the running one (%zu devices)",
+                         d->config_path, d->n_devices);
         } else {
+                service_warn_restart_only(d->config, n);
                 stop_devices(d);
                 config_free(d->config);
                 d->config = n;
@@ -405,9 +382,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
                 log_full(LOG_INFO, MSGID_CONFIG, NULL, NULL, 0, "configuration reloaded: %zu devices",
                          d->n_devices);
         }
-        if (d->notify)
-                sd_notify(0, "READY=1");
-        notify_status(d);
+        service_ready(d->service);
         return 0;
 }
 
@@ -416,8 +391,7 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         Daemon *d = userdata;
 
         log_info("received %s, committing and exiting", strsignal((int)si->ssi_signo));
-        if (d->notify)
-                sd_notify(0, "STOPPING=1");
+        service_stopping(d->service);
         sd_event_exit(d->event, 0);
         return 0;
 }
@@ -449,7 +423,6 @@ int daemon_new(const char *config_path, const char *state_dir, const char *socke
         if (!d)
                 return -ENOMEM;
         d->started_mono_ns = now_mono_ns();
-        d->notify = getenv("NOTIFY_SOCKET") != NULL;
         d->config_path = strdup(config_path);
         r = config_load(config_path, &d->config);
         if (r < 0)
@@ -491,6 +464,9 @@ int daemon_new(const char *config_path, const char *state_dir, const char *socke
         r = sd_event_default(&d->event);
         if (r < 0)
                 goto fail;
+        r = service_new(d, &d->service);
+        if (r < 0)
+                goto fail;
         r = daemon_load_profile(d->config, &d->profile, &d->have_profile);
         if (r < 0)
                 goto fail;
@@ -506,6 +482,9 @@ int daemon_new(const char *config_path, const char *state_dir, const char *socke
         sigaddset(&ss, SIGHUP);
         sigprocmask(SIG_BLOCK, &ss, NULL);
         signal(SIGPIPE, SIG_IGN);
+        /* A file-size limit reached is a write error the store reports (a
+         * technical alarm), not a reason to die. */
+        signal(SIGXFSZ, SIG_IGN);
         sd_event_add_signal(d->event, NULL, SIGTERM, on_exit_signal, d);
         sd_event_add_signal(d->event, NULL, SIGINT, on_exit_signal, d);
         sd_event_add_signal(d->event, NULL, SIGHUP, on_sighup, d);
@@ -532,17 +511,21 @@ fail:
 
 int daemon_run(Daemon *d)
 {
+        StoreStats st;
         int r;
 
         log_full(LOG_INFO, MSGID_STARTED, NULL, NULL, 0,
                  "vitalsd %s started: %zu devices, session log %s, control socket %s",
                  VITALS_VERSION, d->n_devices, d->db_path, d->socket_path);
-        if (d->notify) {
-                sd_notify(0, "READY=1");
-                notify_status(d);
-        }
+        /* The store is open and the devices configured: ready. */
+        service_ready(d->service);
         r = sd_event_loop(d->event);
         flush_store(d);
+        store_get_stats(d->store, &st);
+        if (st.queued)
+                log_full(LOG_CRIT, MSGID_STORE_FAILURE, NULL, NULL, st.last_error,
+                         "stopping with %zu queued records the session log did not accept: %m",
+                         st.queued);
         return r;
 }
 
@@ -560,6 +543,7 @@ void daemon_free(Daemon *d)
         sd_event_source_disable_unref(d->tick_timer);
         sd_event_source_disable_unref(d->alarm_timer);
         alarm_engine_free(d->alarms);
+        d->service = service_free(d->service);
         sd_event_unref(d->event);
         config_free(d->config);
         free(d->config_path);

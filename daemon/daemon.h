@@ -21,6 +21,7 @@
 typedef struct Daemon Daemon;
 typedef struct Bed Bed;
 typedef struct ControlServer ControlServer;
+typedef struct Service Service;
 
 typedef enum DeviceState {
         DEVICE_CONNECTING,   /* port open, no data yet */
@@ -95,7 +96,7 @@ struct Daemon {
         bool have_profile;
         int64_t started_mono_ns;
         bool store_failing;
-        bool notify;
+        Service *service; /* service manager: readiness, status, watchdog */
 };
 
 /* device.c */

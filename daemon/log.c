@@ -2,7 +2,9 @@
 /*
  * log.c — journal or stderr.  Under systemd, JOURNAL_STREAM tells us stderr
  * is connected to the journal; we then send structured entries with
- * sd_journal_send() (PRIORITY, MESSAGE_ID, VITALS_DEVICE, VITALS_BED).
+ * sd_journal_sendv() (PRIORITY, MESSAGE_ID, VITALS_DEVICE, VITALS_BED, ERRNO,
+ * each only when it applies).  Callers never pass a patient reference: the
+ * journal is readable by every admin, the session log is not.
  * Elsewhere we write one line per message to stderr with a level prefix.
  */
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <systemd/sd-journal.h>
 
@@ -69,6 +72,26 @@ static const char *level_name(int priority)
         }
 }
 
+static void add_field(struct iovec *iov, size_t *n, char *buf, size_t size, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+
+/* One journal field "NAME=value" in buf, truncated to fit. */
+static void add_field(struct iovec *iov, size_t *n, char *buf, size_t size, const char *fmt, ...)
+{
+        va_list ap;
+        int len;
+
+        va_start(ap, fmt);
+        len = vsnprintf(buf, size, fmt, ap);
+        va_end(ap);
+        if (len < 0)
+                return;
+        iov[(*n)++] = (struct iovec){
+                .iov_base = buf,
+                .iov_len = (size_t)len < size ? (size_t)len : size - 1,
+        };
+}
+
 int log_full(int priority, const char *message_id, const char *device, const char *bed, int err,
              const char *fmt, ...)
 {
@@ -87,23 +110,24 @@ int log_full(int priority, const char *message_id, const char *device, const cha
         va_end(ap);
 
         if (use_journal) {
-                char mid[64] = "", dev[128] = "", bd[128] = "", en[32] = "";
+                /* Only the fields that apply: no placeholders in the journal. */
+                char f_msg[sizeof(msg) + 8], f_prio[16], f_ident[64], f_mid[48], f_dev[96],
+                        f_bed[96], f_errno[24];
+                struct iovec iov[7];
+                size_t n = 0;
+
+                add_field(iov, &n, f_msg, sizeof(f_msg), "MESSAGE=%s", msg);
+                add_field(iov, &n, f_prio, sizeof(f_prio), "PRIORITY=%d", priority);
+                add_field(iov, &n, f_ident, sizeof(f_ident), "SYSLOG_IDENTIFIER=%s", log_ident);
                 if (message_id)
-                        snprintf(mid, sizeof(mid), "MESSAGE_ID=%s", message_id);
+                        add_field(iov, &n, f_mid, sizeof(f_mid), "MESSAGE_ID=%s", message_id);
                 if (device)
-                        snprintf(dev, sizeof(dev), "VITALS_DEVICE=%s", device);
+                        add_field(iov, &n, f_dev, sizeof(f_dev), "VITALS_DEVICE=%s", device);
                 if (bed)
-                        snprintf(bd, sizeof(bd), "VITALS_BED=%s", bed);
+                        add_field(iov, &n, f_bed, sizeof(f_bed), "VITALS_BED=%s", bed);
                 if (err)
-                        snprintf(en, sizeof(en), "ERRNO=%d", err);
-                /* Empty strings are skipped by sd_journal_send only if we avoid
-                 * passing them: pass a harmless field instead. */
-                sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", priority,
-                                "SYSLOG_IDENTIFIER=%s", log_ident, "%s",
-                                mid[0] ? mid : "VITALS_NO_MSGID=1", "%s",
-                                dev[0] ? dev : "VITALS_NO_DEVICE=1", "%s",
-                                bd[0] ? bd : "VITALS_NO_BED=1", "%s", en[0] ? en : "ERRNO=0",
-                                NULL);
+                        add_field(iov, &n, f_errno, sizeof(f_errno), "ERRNO=%d", err);
+                sd_journal_sendv(iov, (int)n);
         } else {
                 if (device)
                         fprintf(stderr, "%s: %s: %s: %s\n", log_ident, level_name(priority),

@@ -24,6 +24,7 @@
 #define MSGID_CONTROL_DENIED "5c8e1a3f7b9d4c26a0e2f4b6d8c0a2e3"
 #define MSGID_CONFIG "f6a7b8c9d0e14c63cf4a5b6c7d8e9fa6"
 #define MSGID_CLOCK_JUMP "a306ef474bfa4492947409f1b76bf58d"
+#define MSGID_WATCHDOG "3c5639aa516f4c2184f7ac7a6372e82e"
 
 void log_setup(const char *ident);
 void log_set_max_level(int level);

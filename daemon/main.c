@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "profile.h"
+#include "service.h"
 
 static void help(void)
 {
@@ -115,27 +116,12 @@ int main(int argc, char **argv)
         }
 
         if (check) {
+                /* Exactly what a reload accepts (service.c). */
                 Config *cfg = NULL;
                 AlarmProfile prof;
                 bool have;
-                char *pdir = NULL;
-                r = config_load(config_path, &cfg);
-                if (r < 0)
+                if (service_load_config(config_path, &cfg, &prof, &have) < 0)
                         return 1;
-                /* Every shipped or site profile must be valid, not only the
-                 * one in use: a nurse may pick any of them for a session. */
-                if (asprintf(&pdir, "%s/profiles", cfg->dir) >= 0) {
-                        int pr = profile_check_dir(pdir);
-                        free(pdir);
-                        if (pr < 0 && pr != -ENOENT) {
-                                config_free(cfg);
-                                return 1;
-                        }
-                }
-                if (daemon_load_profile(cfg, &prof, &have) < 0) {
-                        config_free(cfg);
-                        return 1;
-                }
                 printf("%s: configuration valid (%zu devices)\n", config_path, cfg->n_devices);
                 config_free(cfg);
                 return 0;

@@ -176,6 +176,18 @@ int bed_session_start(Bed *b, const char *patient_ref, const char *profile, cons
         return 0;
 }
 
+void bed_reapply_profile(Bed *b)
+{
+        if (!b->session_id)
+                return;
+        if (apply_profile(b, b->profile) < 0) {
+                log_full(LOG_ERR, MSGID_CONFIG, NULL, b->name, 0,
+                         "session %lld: alarm profile \"%s\" no longer loads; using the default",
+                         (long long)b->session_id, b->profile);
+                (void)apply_profile(b, NULL);
+        }
+}
+
 int bed_session_stop(Bed *b, const char *actor, const char *reason)
 {
         Daemon *d = b->daemon;

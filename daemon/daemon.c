@@ -116,10 +116,19 @@ void daemon_device_state_changed(Daemon *d, Device *dev)
         /* A monitor that is gone is itself an alarm: high while a patient is
          * being recorded, medium otherwise. */
         if (dev->bed && dev->bed->alarm && d->alarms) {
-                bool gone = dev->state == DEVICE_DISCONNECTED;
+                /* One condition per bed, present while any of its monitors is
+                 * gone: one coming back must not clear another's loss. */
+                const Device *g = dev->state == DEVICE_DISCONNECTED ? dev : NULL;
+                for (size_t i = 0; !g && i < d->n_devices; i++)
+                        if (d->devices[i]->bed == dev->bed &&
+                            d->devices[i]->state == DEVICE_DISCONNECTED)
+                                g = d->devices[i];
+                bool gone = g != NULL;
                 snprintf(cond, sizeof(cond), "DEVICE_DISCONNECTED");
-                snprintf(detail, sizeof(detail), "%s on %s: %s", dev->cfg->name, dev->cfg->port,
-                         dev->last_error ? strerror(-dev->last_error) : "disconnected");
+                if (g)
+                        snprintf(detail, sizeof(detail), "%s on %s: %s", g->cfg->name,
+                                 g->cfg->port,
+                                 g->last_error ? strerror(-g->last_error) : "disconnected");
                 alarm_bed_technical(dev->bed->alarm, cond,
                                     dev->bed->session_id ? ALARM_PRIO_HIGH : ALARM_PRIO_MEDIUM,
                                     gone, gone ? detail : NULL, now_mono_ns(), now_wall_ns());
@@ -378,6 +387,11 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
                 d->profile = np;
                 d->have_profile = nhave;
                 start_devices(d);
+                /* Open sessions run under the reloaded profiles from now on;
+                 * the alarm engine keeps each surviving condition's state. */
+                for (size_t i = 0; i < d->n_beds; i++)
+                        bed_reapply_profile(d->beds[i]);
+                daemon_alarm_timer_update(d);
                 sd_event_source_set_time_relative(d->tick_timer, d->config->tick_usec);
                 log_full(LOG_INFO, MSGID_CONFIG, NULL, NULL, 0, "configuration reloaded: %zu devices",
                          d->n_devices);

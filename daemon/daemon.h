@@ -114,6 +114,8 @@ void bed_tick(Bed *b, int64_t now_mono_ns);
  * session.  0, -EBUSY (a user's session is open), -ENOENT (no such
  * profile), -EINVAL (profile invalid), -errno. */
 int bed_session_start(Bed *b, const char *patient_ref, const char *profile, const char *actor);
+/* After a reload: the open session's profile, loaded anew. */
+void bed_reapply_profile(Bed *b);
 /* 0 or -ENOENT (no session). */
 int bed_session_stop(Bed *b, const char *actor, const char *reason);
 /* Records a marker and moves the phase.  0, -EINVAL (unknown kind), -ENOENT (no session). */

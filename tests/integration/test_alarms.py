@@ -232,7 +232,16 @@ try:
             done = done and has_event(clock_d, "clock", "CLOCK_JUMP", "inactive")
         return done and time.monotonic() - started > QUIET_BEDS_SETTLE_S
 
-    wait_for(all_done, 130, "the last expected event of every bed", interval=0.5)
+    try:
+        wait_for(all_done, 130, "the last expected event of every bed", interval=0.5)
+    except TimeoutError:
+        # Say which beds never got there; the checks below then say how far they got.
+        missing = ["%s (%s %s)" % (b, c, st) for b, (c, st) in LAST_EVENT.items()
+                   if not has_event(d, b, c, st)]
+        if clock_d and not has_event(clock_d, "clock", "CLOCK_JUMP", "inactive"):
+            missing.append("clock (CLOCK_JUMP inactive)")
+        check(False, "every bed reached its last expected event within 130 s; missing: %s"
+              % ", ".join(missing))
 finally:
     d.stop()
     if clock_d:

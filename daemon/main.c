@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "profile.h"
+#include "regmap_conf.h"
 
 static void help(void)
 {
@@ -48,6 +49,12 @@ static void list_drivers(void)
         for (const Driver *const *it = driver_list(); *it; it++) {
                 const Driver *drv = *it;
                 printf("%-20s %s\n", drv->name, drv->description);
+                if (drv->transport == TRANSPORT_MODBUS)
+                        printf("%-20s port: tcp://HOST:PORT, or a serial line for RTU (default "
+                               "%d baud, %d data bits, parity %s, %d stop bit%s)\n",
+                               "", drv->line.baud, drv->line.data_bits,
+                               line_parity_to_string(drv->line.parity), drv->line.stop_bits,
+                               drv->line.stop_bits == 1 ? "" : "s");
                 if (drv->transport == TRANSPORT_SERIAL)
                         printf("%-20s line: %d baud, %d data bits, parity %s, %d stop bit%s%s\n",
                                "", drv->line.baud, drv->line.data_bits,
@@ -60,6 +67,15 @@ static void list_drivers(void)
                         printf("%-20s option %s (default %s): %s\n", "", o->key,
                                o->default_value ? o->default_value : "none", o->help);
         }
+}
+
+static void check_map_error(void *userdata, const char *file, unsigned line, const char *key,
+                            const char *msg)
+{
+        if (key)
+                log_full(LOG_ERR, MSGID_CONFIG, NULL, NULL, 0, "%s:%u: %s: %s", file, line, key, msg);
+        else
+                log_full(LOG_ERR, MSGID_CONFIG, NULL, NULL, 0, "%s:%u: %s", file, line, msg);
 }
 
 int main(int argc, char **argv)
@@ -128,6 +144,15 @@ int main(int argc, char **argv)
                         int pr = profile_check_dir(pdir);
                         free(pdir);
                         if (pr < 0 && pr != -ENOENT) {
+                                config_free(cfg);
+                                return 1;
+                        }
+                }
+                /* Likewise every register map, used or not. */
+                if (asprintf(&pdir, "%s/modbus", cfg->dir) >= 0) {
+                        int mr = regmap_check_dir(pdir, check_map_error, NULL);
+                        free(pdir);
+                        if (mr != 0 && mr != -ENOENT) {
                                 config_free(cfg);
                                 return 1;
                         }

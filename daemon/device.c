@@ -377,7 +377,12 @@ void device_on_bus_record(Device *dev, const BusRecord *rec)
                 dev->backoff_usec = 0;
                 dev->modbus.timeouts_in_row = dev->modbus.errors_in_row = 0;
                 dev->last_reading_mono_ns = now_mono_ns(); /* staleness counts from here */
-                set_state(dev, DEVICE_CONNECTING);
+                /* An open connection is not yet an answering device: a
+                 * disconnected one stays so (and its alarm stays up) until
+                 * it answers, so a device that never does cannot make the
+                 * alarm flap with every reconnection. */
+                if (dev->state != DEVICE_DISCONNECTED)
+                        set_state(dev, DEVICE_CONNECTING);
                 break;
         case BUS_EV_DISCONNECTED:
                 if (dev->modbus.bus_up) {

@@ -21,9 +21,12 @@
  *     device that stops answering (failed_polls timeouts in a row) is
  *     polled with back-off (reconnect_min doubling to reconnect_max) so it
  *     does not hold up the other devices of an RTU line;
- *   - a broken connection (TCP reset or closed, serial line gone): the
- *     context is closed, DISCONNECTED is reported, and the worker reopens
- *     with back-off (reconnect_min doubling to reconnect_max).
+ *   - a broken connection (TCP reset or closed, serial line gone), or no
+ *     device on the bus answering any more (each at failed_polls timeouts
+ *     in a row: a half-open connection, a wedged gateway, an adapter that
+ *     came back under the same name): the context is closed, DISCONNECTED
+ *     is reported, and the worker reopens with back-off (reconnect_min
+ *     doubling to reconnect_max).
  *
  * The worker stops when the stop pipe's write end closes (or when the loop
  * stops reading records: EPIPE).  Protocol facts: MODBUS Application
@@ -227,6 +230,14 @@ static uint64_t next_backoff(const Worker *w, uint64_t cur)
         return b > w->reconnect_max_usec ? w->reconnect_max_usec : b;
 }
 
+static bool all_silent(const Worker *w)
+{
+        for (size_t i = 0; i < w->n_devices; i++)
+                if (w->devices[i].timeouts_in_row < w->devices[i].failed_polls)
+                        return false;
+        return true;
+}
+
 static void *worker_main(void *userdata)
 {
         Worker *w = userdata;
@@ -299,8 +310,13 @@ static void *worker_main(void *userdata)
                         dev->timeouts_in_row = 0;
                         dev->backoff_usec = 0;
                 }
-                if (res == BUS_POLL_LINK) {
-                        int err = w->rec.error > 0 && w->rec.error < MODBUS_ENOBASE
+                /* When no device on the bus answers any more, the line or
+                 * connection itself is suspect (a half-open TCP connection,
+                 * a wedged gateway, a serial adapter that came back under
+                 * the same name): start afresh. */
+                if (res == BUS_POLL_LINK || (res == BUS_POLL_TIMEOUT && all_silent(w))) {
+                        int err = res == BUS_POLL_TIMEOUT ? -ETIMEDOUT
+                                  : w->rec.error > 0 && w->rec.error < MODBUS_ENOBASE
                                           ? -w->rec.error
                                           : -ECONNRESET;
                         modbus_close(ctx);

@@ -319,6 +319,10 @@ static void *worker_main(void *userdata)
                                   : w->rec.error > 0 && w->rec.error < MODBUS_ENOBASE
                                           ? -w->rec.error
                                           : -ECONNRESET;
+                        /* libmodbus says ECONNRESET for a read of 0 bytes; on
+                         * a serial line that is a hang-up, as for serial.c. */
+                        if (w->path && err == -ECONNRESET)
+                                err = -EPIPE;
                         modbus_close(ctx);
                         modbus_free(ctx);
                         ctx = NULL;

@@ -10,6 +10,7 @@ technical alarm a nurse would see, which ends when the gateway recovers:
   gateway down for 5 s          DEVICE_DISCONNECTED (reset, then refused)
   SpO2 probe off for 4 s        SPO2 readings "unavailable"
 """
+import calendar
 import time
 
 from harness import Daemon, check, finish, wait_for, workdir
@@ -92,12 +93,10 @@ check(len(details) >= 3 and len([a for a in disc if a["state"] == "inactive"]) =
       "every DEVICE_DISCONNECTED ends when the gateway answers again (%d raised)" % len(details))
 
 # The order a nurse would have seen them in, against the scenario's clock.
-t0 = None
+iso = lambda s: calendar.timegm(time.strptime(s[:19], "%Y-%m-%dT%H:%M:%S")) + float(s[19:-1] or 0)
 for a in alarms:
-    a["_t"] = time.mktime(time.strptime(a["time"][:19], "%Y-%m-%dT%H:%M:%S")) + \
-        float("0" + a["time"][19:-1])
-first_reading = min(rows, key=lambda r: r["time"])["time"]
-t0 = time.mktime(time.strptime(first_reading[:19], "%Y-%m-%dT%H:%M:%S"))
+    a["_t"] = iso(a["time"])
+t0 = min(iso(r["time"]) for r in rows)
 if modbus:
     dt = modbus[0]["_t"] - t0
     check(8 <= dt <= 14, "MODBUS_ERRORS within the exception window (%.1f s)" % dt)

@@ -12,7 +12,7 @@ here=$PWD
 DEBS=(meson ninja-build pkg-config gcc libc6-dev
       libsystemd-dev libserialport-dev libmodbus-dev libsqlite3-dev libinih-dev
       libjson-c-dev libcairo2-dev libncurses-dev
-      python3 sqlite3 tmux socat)
+      python3 sqlite3 tmux socat python3-pymodbus)
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -381,6 +381,10 @@ static void modbus_finish(Config *c, DeviceConfig *d)
                         config_error(&p, line_keys[i], "applies to an RTU line, not to %s",
                                      d->port);
                 }
+        if (!d->tcp_host && device_config_option(d, "flow")) {
+                p.line = option_line(d, "flow");
+                config_error(&p, "flow", "a Modbus RTU line has no flow control");
+        }
         slave = strtol(device_config_option_or_default(d, "slave"), NULL, 10);
         if (!d->tcp_host && (slave < 1 || slave > 247)) {
                 p.line = option_line(d, "slave");

@@ -339,7 +339,8 @@ static void modbus_poll_failed(Device *dev, const BusRecord *rec)
         snprintf(dev->modbus.last_problem, sizeof(dev->modbus.last_problem), "%s", what);
 
         if (rec->result == BUS_POLL_TIMEOUT) {
-                if (++dev->modbus.timeouts_in_row == dev->modbus.failed_polls) {
+                if (++dev->modbus.timeouts_in_row == dev->modbus.failed_polls &&
+                    dev->state != DEVICE_DISCONNECTED) {
                         log_full(LOG_WARNING, MSGID_DEVICE_STATE, dev->cfg->name, dev->cfg->bed,
                                  -ETIMEDOUT, "no answer to %u polls in a row on %s",
                                  dev->modbus.timeouts_in_row, dev->cfg->port);
@@ -368,28 +369,31 @@ void device_on_bus_record(Device *dev, const BusRecord *rec)
 {
         switch (rec->event) {
         case BUS_EV_CONNECTED:
-                log_full(LOG_INFO, MSGID_DEVICE_STATE, dev->cfg->name, dev->cfg->bed, 0,
-                         "Modbus %s open, polling slave %s every %.1f s", dev->cfg->port,
-                         device_config_option_or_default(dev->cfg, "slave"),
-                         (double)dev->plan.interval_usec / 1e6);
+                /* Not again and again for a device that does not answer. */
+                if (dev->state != DEVICE_DISCONNECTED || dev->last_error != -ETIMEDOUT)
+                        log_full(LOG_INFO, MSGID_DEVICE_STATE, dev->cfg->name, dev->cfg->bed, 0,
+                                 "Modbus %s open, polling slave %s every %.1f s", dev->cfg->port,
+                                 device_config_option_or_default(dev->cfg, "slave"),
+                                 (double)dev->plan.interval_usec / 1e6);
                 dev->modbus.bus_up = true;
-                dev->last_error = 0;
-                dev->backoff_usec = 0;
                 dev->modbus.timeouts_in_row = dev->modbus.errors_in_row = 0;
                 dev->last_reading_mono_ns = now_mono_ns(); /* staleness counts from here */
                 /* An open connection is not yet an answering device: a
-                 * disconnected one stays so (and its alarm stays up) until
-                 * it answers, so a device that never does cannot make the
-                 * alarm flap with every reconnection. */
-                if (dev->state != DEVICE_DISCONNECTED)
+                 * disconnected one stays so (its alarm and last error too)
+                 * until it answers, so a device that never does cannot make
+                 * the alarm flap with every reconnection. */
+                if (dev->state != DEVICE_DISCONNECTED) {
+                        dev->last_error = 0;
                         set_state(dev, DEVICE_CONNECTING);
+                }
                 break;
         case BUS_EV_DISCONNECTED:
                 if (dev->modbus.bus_up) {
                         dev->modbus.disconnects++;
                         dev->reconnects++;
                 }
-                if (rec->error != dev->last_error || dev->modbus.bus_up)
+                /* Logged when something changes, not on every retry. */
+                if (rec->error != dev->last_error || dev->state != DEVICE_DISCONNECTED)
                         log_full(LOG_WARNING, MSGID_DEVICE_STATE, dev->cfg->name, dev->cfg->bed,
                                  rec->error, "Modbus %s %s: %s", dev->cfg->port,
                                  dev->modbus.bus_up ? "lost" : "cannot be opened",

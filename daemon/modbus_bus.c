@@ -265,7 +265,6 @@ static void *worker_main(void *userdata)
                                         break;
                                 continue;
                         }
-                        backoff_usec = 0;
                         flush_next = true; /* whatever sat in the line's buffers */
                         now = mono_ns();
                         for (size_t i = 0; i < w->n_devices; i++) {
@@ -310,6 +309,10 @@ static void *worker_main(void *userdata)
                         dev->timeouts_in_row = 0;
                         dev->backoff_usec = 0;
                 }
+                /* The bus's back-off ends with an answer, not with an open
+                 * connection: one that opens but never answers backs off. */
+                if (res != BUS_POLL_TIMEOUT && res != BUS_POLL_LINK)
+                        backoff_usec = 0;
                 /* When no device on the bus answers any more, the line or
                  * connection itself is suspect (a half-open TCP connection,
                  * a wedged gateway, a serial adapter that came back under

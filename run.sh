@@ -12,7 +12,8 @@ here=$PWD
 DEBS=(meson ninja-build pkg-config gcc libc6-dev
       libsystemd-dev libserialport-dev libmodbus-dev libsqlite3-dev libinih-dev
       libjson-c-dev libcairo2-dev libncurses-dev
-      python3 sqlite3 tmux socat python3-pymodbus)
+      python3 sqlite3 tmux socat bash-completion python3-hl7 poppler-utils
+      python3-pymodbus)
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -39,6 +40,20 @@ build() {
         ninja -C build >/dev/null
 }
 
+# Third-party validators the export test runs (tests/integration/npm/package.json:
+# FHIR R4 JSON schema, UCUM), pinned, into build/npm.  Node comes from Debian
+# when the machine has no npm; without npm the test says SKIP.
+npm_peers() {
+        command -v npm >/dev/null 2>&1 || install_deps npm || true
+        command -v npm >/dev/null 2>&1 || return 0
+        cmp -s tests/integration/npm/package.json build/npm/package.json &&
+                [ -d build/npm/node_modules ] && return 0
+        mkdir -p build/npm
+        cp tests/integration/npm/package.json build/npm/package.json
+        (cd build/npm && npm install --no-audit --no-fund --loglevel=error >/dev/null) ||
+                echo "run.sh: npm install of the FHIR/UCUM validators failed" >&2
+}
+
 cmd=${1:-help}
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -49,6 +64,7 @@ build)
 test)
         install_deps
         build
+        npm_peers
         set +e
         meson test -C build --print-errorlogs --num-processes 2 "$@" | tee build/test-output.txt
         rc=${PIPESTATUS[0]}

@@ -174,6 +174,8 @@ int client_request(int fd, json_object *request, int timeout_msec, json_object *
 
                 if (n >= 0)
                         break;
+                if (errno == EPIPE)
+                        break; /* refused at once: the reason may be waiting, read it */
                 if (errno != EINTR)
                         return -errno;
         }
@@ -191,5 +193,21 @@ int client_request(int fd, json_object *request, int timeout_msec, json_object *
                 }
                 /* A pushed event or a reply to someone else's id: not ours. */
                 json_object_put(m);
+        }
+}
+
+int client_send(int fd, json_object *message)
+{
+        const char *text = json_object_to_json_string_ext(message, JSON_C_TO_STRING_PLAIN |
+                                                                       JSON_C_TO_STRING_NOSLASHESCAPE);
+        size_t len = strlen(text);
+
+        if (len > CLIENT_MESSAGE_MAX)
+                return -EMSGSIZE;
+        for (;;) {
+                if (send(fd, text, len, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
+                        return 0;
+                if (errno != EINTR)
+                        return -errno;
         }
 }

@@ -25,5 +25,10 @@ int client_connect(const char *path, int *ret_fd);
  * larger than CLIENT_MESSAGE_MAX), -EBADMSG (not a JSON object), -errno. */
 int client_request(int fd, json_object *request, int timeout_msec, json_object **ret_reply);
 
+/* Sends one message without waiting for anything (the caller matches the
+ * reply by its "id" among the messages it receives).  0, -EMSGSIZE,
+ * -EAGAIN (socket buffer full: the daemon is not reading), -errno. */
+int client_send(int fd, json_object *message);
+
 /* Receives one message and parses it as a JSON object; same errors. */
 int client_receive(int fd, int timeout_msec, json_object **ret_message);

@@ -40,7 +40,7 @@
 #define OUTPUT_BUFFER_SIZE (64 * 1024)
 
 /* After a write: the errno of the failure, if the stream has one. */
-static int stream_error(FILE *f)
+int export_stream_error(FILE *f)
 {
         if (!ferror(f))
                 return 0;
@@ -58,7 +58,7 @@ char *export_format_number(double v, char *buf, size_t size)
 
 /* The value a reading may be shown with: only valid or questionable, never
  * one the device flagged, never NULL read as 0. */
-static bool reading_value(const ExportReading *r, double *ret)
+bool export_reading_value(const ExportReading *r, double *ret)
 {
         if (!r->has_value || !isfinite(r->value))
                 return false;
@@ -138,7 +138,7 @@ static int csv_reading(void *userdata, const ExportReading *r)
         CsvContext *c = userdata;
         FILE *f = c->f;
         double v = 0;
-        bool present = reading_value(r, &v);
+        bool present = export_reading_value(r, &v);
 
         csv_row_start(f, r->wall_ns, c->session);
         csv_sep(f);
@@ -154,7 +154,7 @@ static int csv_reading(void *userdata, const ExportReading *r)
         csv_sep(f);
         csv_time(f, r->has_device_time, r->device_ns);
         fputs(CSV_EOL, f);
-        return stream_error(f);
+        return export_stream_error(f);
 }
 
 static int csv_alarm(void *userdata, const ExportAlarm *a)
@@ -190,7 +190,7 @@ static int csv_alarm(void *userdata, const ExportAlarm *a)
         csv_sep(f);
         export_csv_text(f, a->detail);
         fputs(CSV_EOL, f);
-        return stream_error(f);
+        return export_stream_error(f);
 }
 
 static int csv_marker(void *userdata, const ExportMarker *m)
@@ -206,7 +206,7 @@ static int csv_marker(void *userdata, const ExportMarker *m)
         csv_sep(f);
         export_csv_text(f, m->actor);
         fputs(CSV_EOL, f);
-        return stream_error(f);
+        return export_stream_error(f);
 }
 
 /* Wide: readings of one frame share one wall_ns, so a row is every reading
@@ -263,14 +263,14 @@ static int wide_reading(void *userdata, const ExportReading *r)
         if (w->row_open && r->wall_ns != w->wall_ns) {
                 wide_flush(w);
                 if (ferror(w->f))
-                        return stream_error(w->f);
+                        return export_stream_error(w->f);
         }
         if (!w->row_open) {
                 w->row_open = true;
                 w->wall_ns = r->wall_ns;
         }
         i = wide_column(w, r->parameter);
-        if (i != SIZE_MAX && !w->present[i] && reading_value(r, &v)) {
+        if (i != SIZE_MAX && !w->present[i] && export_reading_value(r, &v)) {
                 w->values[i] = v;
                 w->present[i] = true;
         }
@@ -302,7 +302,7 @@ static int csv_readings_wide(sqlite3 *db, const ExportSession *s, const ExportOp
         r = export_readings_foreach(db, s->id, o->range, wide_reading, &w);
         if (r >= 0) {
                 wide_flush(&w);
-                r = stream_error(f);
+                r = export_stream_error(f);
         }
 finish:
         free(w.values);
@@ -338,7 +338,7 @@ int export_write_csv(sqlite3 *db, const ExportSession *s, const ExportOptions *o
         }
         if (r < 0)
                 return r;
-        return stream_error(f);
+        return export_stream_error(f);
 }
 
 /* ---- JSON --------------------------------------------------------------- */
@@ -380,7 +380,7 @@ static int json_array_emit(JsonArray *a, json_object *o)
         fputs(json_object_to_json_string_ext(o, JSON_FLAGS), a->f);
         json_object_put(o);
         a->any = true;
-        return stream_error(a->f);
+        return export_stream_error(a->f);
 }
 
 static void json_array_begin(JsonArray *a, FILE *f, const char *name)
@@ -398,7 +398,7 @@ static int json_reading(void *userdata, const ExportReading *r)
 {
         json_object *o = json_object_new_object();
         double v = 0;
-        bool present = reading_value(r, &v);
+        bool present = export_reading_value(r, &v);
 
         if (!o)
                 return -ENOMEM;
@@ -497,7 +497,7 @@ int export_write_json(sqlite3 *db, const ExportSession *s, const ExportOptions *
         json_array_end(&a);
 
         fputs("}\n", f);
-        return stream_error(f);
+        return export_stream_error(f);
 }
 
 int export_write(sqlite3 *db, const ExportSession *s, const ExportOptions *o, FILE *f)
@@ -507,6 +507,14 @@ int export_write(sqlite3 *db, const ExportSession *s, const ExportOptions *o, FI
                 return export_write_csv(db, s, o, f);
         case EXPORT_FORMAT_JSON:
                 return export_write_json(db, s, o, f);
+        case EXPORT_FORMAT_FHIR:
+                return export_write_fhir(db, s, o, f);
+        case EXPORT_FORMAT_HL7:
+                return export_write_hl7(db, s, o, f);
+        case EXPORT_FORMAT_PDF:
+        case EXPORT_FORMAT_PNG:
+        case EXPORT_FORMAT_SVG:
+                return export_write_chart(db, s, o, f);
         default:
                 return -EINVAL;
         }
@@ -610,8 +618,10 @@ static void export_help(void)
 {
         printf(
             "Usage: vitalsctl export [--state-dir DIR | --db FILE] (--session ID | --bed BED)\n"
-            "                        [--format csv|json] [--what readings|alarms|markers]\n"
-            "                        [--wide] [--from TIME] [--to TIME] [--output FILE]\n"
+            "                        [--format csv|json|fhir|hl7|pdf|png|svg]\n"
+            "                        [--what readings|alarms|markers] [--wide]\n"
+            "                        [--paper a4|letter] [--config FILE]\n"
+            "                        [--from TIME] [--to TIME] [--output FILE]\n"
             "\n"
             "Writes one session of the session log. The database is opened read-only;\n"
             "exporting while vitalsd runs is safe and never delays it.\n"
@@ -620,12 +630,16 @@ static void export_help(void)
             "  --db FILE         the database file itself (overrides --state-dir)\n"
             "  --session ID      the session with this id\n"
             "  --bed BED         the latest session (last started) of this bed\n"
-            "  --format FORMAT   csv (default) or json\n"
+            "  --format FORMAT   csv (default), json, fhir (an R4 Bundle), hl7 (v2.6 ORU^R01,\n"
+            "                    IHE PCD-01), or the chart page: pdf, png or svg\n"
             "  --what WHAT       csv: readings (default), alarms or markers;\n"
             "                    json always holds session, readings, alarms and markers\n"
             "  --wide            csv readings: one row per time, one column per parameter\n"
             "  --from TIME       only rows at or after TIME (ISO 8601, e.g. 2026-01-01T12:00:00Z)\n"
             "  --to TIME         only rows before TIME\n"
+            "  --paper PAPER     chart page size: a4 (default) or letter\n"
+            "  --config FILE     vitalsd.conf for the clinic name and, beside it, profiles/\n"
+            "                    (default %s/vitalsd.conf; a missing file is no error)\n"
             "  --output FILE     write FILE (replaced only when complete); default stdout\n"
             "  -h, --help        this text\n"
             "\n"
@@ -635,7 +649,23 @@ static void export_help(void)
             "\n"
             "Exit status: 0 ok, 1 the session or database could not be read or the output\n"
             "written, 2 usage error.\n",
-            VITALS_STATEDIR);
+            VITALS_STATEDIR, VITALS_SYSCONFDIR);
+}
+
+int export_format_from_string(const char *s, ExportFormat *ret)
+{
+        static const char *const names[] = {
+            [EXPORT_FORMAT_CSV] = "csv", [EXPORT_FORMAT_JSON] = "json", [EXPORT_FORMAT_FHIR] = "fhir",
+            [EXPORT_FORMAT_HL7] = "hl7", [EXPORT_FORMAT_PDF] = "pdf",   [EXPORT_FORMAT_PNG] = "png",
+            [EXPORT_FORMAT_SVG] = "svg",
+        };
+
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+                if (strcmp(s, names[i]) == 0) {
+                        *ret = (ExportFormat)i;
+                        return 0;
+                }
+        return -EINVAL;
 }
 
 static int parse_session_id(const char *s, int64_t *ret)
@@ -653,7 +683,7 @@ static int parse_session_id(const char *s, int64_t *ret)
 
 /* $STATE_DIRECTORY may list several directories separated by ':'; ours is
  * the first. */
-static char *default_state_dir(void)
+char *ctl_default_state_dir(void)
 {
         const char *e = getenv("STATE_DIRECTORY");
 
@@ -675,6 +705,8 @@ int verb_export(int argc, char **argv, const CtlGlobal *g)
                 OPT_FROM,
                 OPT_TO,
                 OPT_DB,
+                OPT_PAPER,
+                OPT_CONFIG,
         };
         static const struct option options[] = {
             {"state-dir", required_argument, NULL, OPT_STATE_DIR},
@@ -687,11 +719,15 @@ int verb_export(int argc, char **argv, const CtlGlobal *g)
             {"from", required_argument, NULL, OPT_FROM},
             {"to", required_argument, NULL, OPT_TO},
             {"db", required_argument, NULL, OPT_DB},
+            {"paper", required_argument, NULL, OPT_PAPER},
+            {"config", required_argument, NULL, OPT_CONFIG},
             {"help", no_argument, NULL, 'h'},
             {},
         };
-        ExportOptions o = {
-            .format = EXPORT_FORMAT_CSV, .what = EXPORT_WHAT_READINGS, .range = EXPORT_RANGE_ALL};
+        ExportOptions o = {.format = EXPORT_FORMAT_CSV,
+                           .what = EXPORT_WHAT_READINGS,
+                           .range = EXPORT_RANGE_ALL,
+                           .config_path = VITALS_SYSCONFDIR "/vitalsd.conf"};
         const char *state_dir = NULL, *db_path = NULL, *bed = NULL, *output = NULL;
         char *db_alloc = NULL, err[EXPORT_ERROR_MAX];
         int64_t session_id = 0;
@@ -728,24 +764,28 @@ int verb_export(int argc, char **argv, const CtlGlobal *g)
                         bed = optarg;
                         break;
                 case OPT_FORMAT:
-                        if (strcmp(optarg, "csv") == 0)
-                                o.format = EXPORT_FORMAT_CSV;
-                        else if (strcmp(optarg, "json") == 0)
-                                o.format = EXPORT_FORMAT_JSON;
-                        else if (strcmp(optarg, "fhir") == 0 || strcmp(optarg, "hl7") == 0 ||
-                                 strcmp(optarg, "pdf") == 0 || strcmp(optarg, "png") == 0 ||
-                                 strcmp(optarg, "svg") == 0) {
+                        if (export_format_from_string(optarg, &o.format) < 0) {
                                 fprintf(stderr,
-                                        "vitalsctl export: format '%s' is not available yet; "
-                                        "use csv or json\n",
-                                        optarg);
-                                return CTL_EXIT_USAGE;
-                        } else {
-                                fprintf(stderr,
-                                        "vitalsctl export: unknown format '%s' (csv or json)\n",
+                                        "vitalsctl export: unknown format '%s' (csv, json, fhir, "
+                                        "hl7, pdf, png or svg)\n",
                                         optarg);
                                 return CTL_EXIT_USAGE;
                         }
+                        break;
+                case OPT_PAPER:
+                        if (strcmp(optarg, "a4") == 0)
+                                o.paper = EXPORT_PAPER_A4;
+                        else if (strcmp(optarg, "letter") == 0)
+                                o.paper = EXPORT_PAPER_LETTER;
+                        else {
+                                fprintf(stderr,
+                                        "vitalsctl export: --paper wants a4 or letter, not '%s'\n",
+                                        optarg);
+                                return CTL_EXIT_USAGE;
+                        }
+                        break;
+                case OPT_CONFIG:
+                        o.config_path = optarg;
                         break;
                 case OPT_OUTPUT:
                         output = optarg;
@@ -805,7 +845,7 @@ int verb_export(int argc, char **argv, const CtlGlobal *g)
         }
 
         if (!db_path) {
-                char *dir = state_dir ? strdup(state_dir) : default_state_dir();
+                char *dir = state_dir ? strdup(state_dir) : ctl_default_state_dir();
 
                 if (!dir || asprintf(&db_alloc, "%s/%s", dir, STORE_DB_NAME) < 0) {
                         free(dir);

@@ -327,6 +327,58 @@ static void print_device(FILE *f, json_object *d, int64_t now_ns)
                 fprintf(f, "    last error: %s\n", err);
 }
 
+/* "*** high", "** medium", "* low": the markings of IEC 60601-1-8 consoles. */
+static const char *priority_mark(const char *prio)
+{
+        if (!prio)
+                return "?";
+        if (strcmp(prio, "high") == 0)
+                return "***";
+        if (strcmp(prio, "medium") == 0)
+                return "**";
+        if (strcmp(prio, "low") == 0)
+                return "*";
+        return "?";
+}
+
+static void print_alarms(FILE *f, json_object *alarms, int64_t now_ns)
+{
+        double id, value, limit;
+        char when[64], v[32], l[32];
+
+        if (!alarms)
+                return;
+        for (size_t i = 0; i < json_object_array_length(alarms); i++) {
+                json_object *a = json_object_array_get_idx(alarms, i);
+                const char *cond = get_string(a, "condition"), *prio = get_string(a, "priority"),
+                           *state = get_string(a, "state"), *since = get_string(a, "since"),
+                           *by = get_string(a, "acknowledged_by"), *detail = get_string(a, "detail");
+                bool technical = false;
+
+                if (!json_object_is_type(a, json_type_object))
+                        continue;
+                (void)get_bool(a, "technical", &technical);
+                fprintf(f, "  ALARM %-3s %s %s%s %s", priority_mark(prio), prio ? prio : "?",
+                        cond ? cond : "?", technical ? " (technical)" : "", state ? state : "?");
+                if (get_number(a, "id", &id))
+                        fprintf(f, "  id %.0f", id);
+                if (get_number(a, "value", &value)) {
+                        fprintf(f, "  value %s", status_format_value(value, v, sizeof(v)));
+                        if (get_number(a, "limit", &limit))
+                                fprintf(f, " (limit %s)", status_format_value(limit, l, sizeof(l)));
+                }
+                if (since) {
+                        format_clock(since, now_ns, when, sizeof(when));
+                        fprintf(f, "  since %s", when);
+                }
+                if (by)
+                        fprintf(f, "  acknowledged by %s", by);
+                if (detail)
+                        fprintf(f, "  (%s)", detail);
+                fputc('\n', f);
+        }
+}
+
 static void print_bed(FILE *f, json_object *b, int64_t now_ns)
 {
         const char *bed = get_string(b, "bed");
@@ -369,6 +421,14 @@ static void print_bed(FILE *f, json_object *b, int64_t now_ns)
                                 print_device(f, d, now_ns);
                 }
         print_latest(f, get_object(b, "latest"), now_ns);
+        {
+                const char *until = get_string(b, "silenced_until");
+                double left = -age_sec(until, now_ns);
+
+                if (until)
+                        fprintf(f, "  alarm sound SILENCED for %.0f s more\n", left > 0 ? left : 0);
+        }
+        print_alarms(f, get_array(b, "alarms"), now_ns);
 }
 
 void status_print_human(json_object *reply, int64_t now_ns, FILE *f)

@@ -23,8 +23,12 @@ typedef struct Verb {
 
 static const Verb verbs[] = {
     {"status", verb_status, "show beds, sessions, devices and latest values"},
-    {"export", verb_export, "write a session as csv or json"},
+    {"export", verb_export, "write a session as csv, json, fhir, hl7 or a chart page"},
     {"watch", verb_watch, "live vitals, device states and alarms of every bed"},
+    {"ack", verb_ack, "acknowledge an alarm (ID) or every alarm of a bed"},
+    {"silence", verb_silence, "silence alarm sound for up to 120 s, one bed or all"},
+    {"session", verb_session, "start, stop or list patient sessions"},
+    {"mark", verb_mark, "record infusion-start, dose, infusion-end or a note"},
 };
 
 static void help(void)

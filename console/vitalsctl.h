@@ -11,6 +11,8 @@ enum {
         CTL_EXIT_FAILURE = 1,   /* the daemon refused, or the data could not be read/written */
         CTL_EXIT_USAGE = 2,     /* bad command line */
         CTL_EXIT_NO_DAEMON = 3, /* cannot connect to the control socket */
+        CTL_EXIT_DENIED = 4,    /* not allowed: not root and not in the console group */
+        CTL_EXIT_NOT_FOUND = 5, /* no such alarm, bed, session or profile, or no open session */
 };
 
 typedef struct CtlGlobal {
@@ -21,3 +23,10 @@ typedef struct CtlGlobal {
 int verb_status(int argc, char **argv, const CtlGlobal *g);
 int verb_export(int argc, char **argv, const CtlGlobal *g);
 int verb_watch(int argc, char **argv, const CtlGlobal *g);
+int verb_ack(int argc, char **argv, const CtlGlobal *g);
+int verb_silence(int argc, char **argv, const CtlGlobal *g);
+int verb_session(int argc, char **argv, const CtlGlobal *g);
+int verb_mark(int argc, char **argv, const CtlGlobal *g);
+
+/* $STATE_DIRECTORY's first entry, else the built-in state directory; malloc'd. */
+char *ctl_default_state_dir(void);

@@ -2,6 +2,10 @@
 /*
  * watch.c — `vitalsctl watch`: the live view.
  *
+ * On a terminal it runs the nurse console (tui.c); with --plain, or when
+ * stdout is not a terminal or the terminal cannot be driven, this file's
+ * plain-line view.
+ *
  * This file owns the plain-line view used when stdout is not a terminal
  * (logs, pipes, the demo under CI): it subscribes to the daemon's events
  * and prints one line per event — device state changes and alarm events at
@@ -23,6 +27,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "tui.h"
 #include "vitalsctl.h"
 
 #define WATCH_BEDS_MAX 64
@@ -207,7 +212,7 @@ int verb_watch(int argc, char **argv, const CtlGlobal *g)
         static WatchBed beds[WATCH_BEDS_MAX];
         size_t n_beds = 0;
         double seconds = 0, deadline;
-        bool said_disconnected = false;
+        bool said_disconnected = false, plain = false;
         int c;
 
         optind = 1;
@@ -223,15 +228,29 @@ int verb_watch(int argc, char **argv, const CtlGlobal *g)
                         break;
                 }
                 case 'p':
+                        plain = true;
                         break;
                 case 'h':
                         printf("Usage: vitalsctl watch [--seconds N] [--plain]\n"
-                               "Live vitals and alarms of every bed. Plain lines when stdout is not a\n"
-                               "terminal. Reconnects when the daemon restarts.\n");
+                               "Live vitals and alarms of every bed: the nurse console on a terminal\n"
+                               "(keys: ? for help), one plain line per event when stdout is not a\n"
+                               "terminal or with --plain. Reconnects when the daemon restarts.\n"
+                               "\n"
+                               "vitalsd is a secondary notification: the bedside monitor's own\n"
+                               "alarms stay primary.\n");
                         return CTL_EXIT_OK;
                 default:
                         return CTL_EXIT_USAGE;
                 }
+        }
+        if (!plain && isatty(STDOUT_FILENO)) {
+                int r = tui_run(g->socket_path, seconds);
+
+                if (r != -ENOTTY)
+                        return r;
+                fprintf(stderr, "vitalsctl watch: cannot drive this terminal (TERM=%s); "
+                                "plain lines instead\n",
+                        getenv("TERM") ?: "unset");
         }
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);

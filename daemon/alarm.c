@@ -29,14 +29,23 @@
 /* Room for the core's own technical conditions (DEVICE_DISCONNECTED, ...). */
 #define CORE_TECHNICAL_MAX (ALARM_CONDITIONS_MAX - 2 * ALARM_RULES_MAX - 2)
 
+/* Engine-owned conditions about one parameter. */
+typedef enum ParamCond {
+        PARAM_COND_NONE,
+        PARAM_COND_SENSOR_OFF, /* SENSOR_OFF_<PARAM> */
+        PARAM_COND_NO_DATA,    /* NO_DATA_<PARAM> */
+} ParamCond;
+
 typedef struct Condition {
         bool used;
         char name[ALARM_CONDITION_MAX];
         bool technical;
         bool session_bound; /* ends when the session closes */
-        bool engine_owned;  /* NO_DATA, SENSOR_OFF_*, NIBP_OVERDUE */
+        bool engine_owned;  /* NO_DATA, NO_DATA_*, SENSOR_OFF_*, NIBP_OVERDUE, CLOCK_JUMP */
         int rule;           /* index into profile.rules, -1 for technical conditions */
-        int param;          /* index into params for rules and SENSOR_OFF_*, else -1 */
+        int param;          /* index into params for rules and param_cond, else -1 */
+        ParamCond param_cond;
+        char parameter[ALARM_PARAMETER_MAX]; /* of a param_cond (the name may be cut) */
         bool episodic;      /* rule on an episodic parameter (NIBP) */
 
         AlarmState state;
@@ -61,7 +70,14 @@ typedef struct ParamWatch {
         bool valid_now;         /* the latest reading was judgeable (true before any) */
         int64_t bad_since_mono; /* first reading of the current non-judgeable run */
         char bad_what[24];      /* status of the latest non-judgeable reading */
+        int64_t last_seen_mono; /* latest reading of any status, NEVER before one */
 } ParamWatch;
+
+/* A parameter the bed's devices report periodically. */
+typedef struct ParamPeriodDecl {
+        char name[ALARM_PARAMETER_MAX];
+        uint64_t period_usec;
+} ParamPeriodDecl;
 
 struct AlarmBed {
         AlarmEngine *engine;
@@ -70,6 +86,8 @@ struct AlarmBed {
         Condition conds[ALARM_CONDITIONS_MAX];
         ParamWatch params[ALARM_RULES_MAX];
         size_t n_params;
+        ParamPeriodDecl periods[ALARM_PERIODS_MAX];
+        size_t n_periods;
 
         int64_t now_mono, now_wall; /* the latest times we were given */
 
@@ -82,6 +100,8 @@ struct AlarmBed {
         int64_t last_reading_mono;
         bool have_nibp;
         int64_t last_nibp_mono;
+
+        int64_t clock_jump_until_mono; /* CLOCK_JUMP clears then */
 
         bool silenced;
         int64_t silence_until_mono;
@@ -96,6 +116,8 @@ struct AlarmEngine {
         int64_t next_id;
         AlarmBed **beds;
         size_t n_beds;
+        bool have_clock_offset;
+        int64_t clock_offset_ns; /* wall - mono at the last alarm_engine_clock() */
 };
 
 static const char *const priority_names[_ALARM_PRIO_MAX] = {
@@ -165,6 +187,8 @@ void alarm_profile_init(AlarmProfile *p)
         p->no_data_priority = ALARM_PRIO_HIGH;
         p->sensor_off_delay_usec = 10 * USEC;
         p->sensor_off_priority = ALARM_PRIO_MEDIUM;
+        p->no_data_periods = 3;
+        p->param_no_data_priority = ALARM_PRIO_MEDIUM;
         p->nibp_cycle_usec = 300 * USEC;
         p->nibp_grace_usec = 60 * USEC;
         p->nibp_overdue_priority = ALARM_PRIO_LOW;
@@ -198,7 +222,9 @@ static bool engine_owned_name(const char *name)
 {
         return strcmp(name, ALARM_COND_NO_DATA) == 0 ||
                strcmp(name, ALARM_COND_NIBP_OVERDUE) == 0 ||
+               strcmp(name, ALARM_COND_CLOCK_JUMP) == 0 ||
                strcmp(name, ALARM_COND_AUDIO_SILENCE) == 0 ||
+               starts_with(name, ALARM_COND_NO_DATA_PREFIX) ||
                starts_with(name, ALARM_COND_SENSOR_OFF_PREFIX);
 }
 
@@ -207,8 +233,7 @@ bool alarm_condition_name_reserved(const char *name)
         return engine_owned_name(name) || strcmp(name, ALARM_COND_DEVICE_DISCONNECTED) == 0 ||
                strcmp(name, ALARM_COND_DECODE_ERRORS) == 0 ||
                strcmp(name, ALARM_COND_MODBUS_ERRORS) == 0 ||
-               strcmp(name, ALARM_COND_STORE_FAILURE) == 0 ||
-               strcmp(name, ALARM_COND_CLOCK_JUMP) == 0 || starts_with(name, "NO_DATA_");
+               strcmp(name, ALARM_COND_STORE_FAILURE) == 0;
 }
 
 static int64_t usec_to_nsec(uint64_t usec)
@@ -310,6 +335,16 @@ static Condition *find_cond(AlarmBed *b, const char *name, bool technical)
         return NULL;
 }
 
+static const Condition *find_tech_const(const AlarmBed *b, const char *name)
+{
+        for (size_t i = 0; i < ALARM_CONDITIONS_MAX; i++) {
+                const Condition *c = &b->conds[i];
+                if (c->used && c->technical && strcmp(c->name, name) == 0)
+                        return c;
+        }
+        return NULL;
+}
+
 static Condition *add_cond(AlarmBed *b, const char *name, bool technical)
 {
         for (size_t i = 0; i < ALARM_CONDITIONS_MAX; i++) {
@@ -367,6 +402,29 @@ static void sensor_off_name(char *buf, size_t size, const char *param)
 {
         /* 11 + 20 characters: long device-specific names are cut, not refused. */
         snprintf(buf, size, "%s%.20s", ALARM_COND_SENSOR_OFF_PREFIX, param);
+}
+
+static void param_no_data_name(char *buf, size_t size, const char *param)
+{
+        snprintf(buf, size, "%s%.20s", ALARM_COND_NO_DATA_PREFIX, param);
+}
+
+/* The engine-owned condition of one kind about parameter index, or NULL. */
+static const Condition *param_cond_find(const AlarmBed *b, ParamCond kind, int index)
+{
+        for (size_t i = 0; i < ALARM_CONDITIONS_MAX; i++) {
+                const Condition *c = &b->conds[i];
+                if (c->used && c->engine_owned && c->param_cond == kind && c->param == index)
+                        return c;
+        }
+        return NULL;
+}
+
+static bool param_cond_present(const AlarmBed *b, ParamCond kind, int index)
+{
+        const Condition *c = param_cond_find(b, kind, index);
+
+        return c && (c->state == ALARM_ACTIVE || c->state == ALARM_ACKNOWLEDGED);
 }
 
 static AlarmPriority highest_priority(const AlarmBed *b)
@@ -648,6 +706,7 @@ static void sanitise_profile(AlarmProfile *p)
         }
         p->no_data_priority = clamp_priority(p->no_data_priority);
         p->sensor_off_priority = clamp_priority(p->sensor_off_priority);
+        p->param_no_data_priority = clamp_priority(p->param_no_data_priority);
         p->nibp_overdue_priority = clamp_priority(p->nibp_overdue_priority);
         p->latch[ALARM_PRIO_NONE] = false;
         if (p->silence_max_usec == 0 || p->silence_max_usec > ALARM_SILENCE_MAX_USEC)
@@ -682,6 +741,7 @@ static void alarm_bed_set_profile_at(AlarmBed *b, const AlarmProfile *p, int64_t
                 w->episodic = ce && ce->episodic;
                 w->valid_now = true;
                 w->bad_since_mono = NEVER;
+                w->last_seen_mono = NEVER;
                 for (size_t k = 0; k < n_old; k++)
                         if (strcmp(old_params[k].name, w->name) == 0) {
                                 *w = old_params[k];
@@ -712,10 +772,9 @@ static void alarm_bed_set_profile_at(AlarmBed *b, const AlarmProfile *p, int64_t
                         c->episodic = b->params[param].episodic;
                         c->limit = b->profile.rules[idx].limit;
                         cond_reset_judgement(c);
-                } else if (c->engine_owned && c->param >= 0) {
-                        /* SENSOR_OFF_<PARAM>: re-bind or drop. */
-                        const char *pname = c->name + strlen(ALARM_COND_SENSOR_OFF_PREFIX);
-                        ParamWatch *w = find_param(b, pname, &param);
+                } else if (c->engine_owned && c->param_cond != PARAM_COND_NONE) {
+                        /* SENSOR_OFF_<PARAM>, NO_DATA_<PARAM>: re-bind or drop. */
+                        ParamWatch *w = find_param(b, c->parameter, &param);
                         if (!w || w->episodic) {
                                 cond_end(b, c, "parameter no longer monitored", mono, wall);
                                 c->used = false;
@@ -773,6 +832,7 @@ void alarm_bed_set_session(AlarmBed *b, bool open, const char *phase, int64_t mo
                 for (size_t i = 0; i < b->n_params; i++) {
                         b->params[i].valid_now = true;
                         b->params[i].bad_since_mono = NEVER;
+                        b->params[i].last_seen_mono = NEVER;
                 }
                 b->session_open = false;
                 b->phase[0] = '\0';
@@ -826,9 +886,89 @@ static void raise_sensor_off(AlarmBed *b, int index, int64_t mono, int64_t wall)
         if (!c || cond_present(c))
                 return;
         c->param = index;
+        c->param_cond = PARAM_COND_SENSOR_OFF;
+        snprintf(c->parameter, sizeof(c->parameter), "%s", w->name);
         snprintf(c->detail, sizeof(c->detail), "%s: no valid value for %llu s (%s)", w->name,
                  (unsigned long long)((mono - ref) / 1000000000LL), w->bad_what);
         cond_raise(b, c, b->profile.sensor_off_priority, mono, wall);
+}
+
+static uint64_t param_period_usec(const AlarmBed *b, const char *name)
+{
+        for (size_t i = 0; i < b->n_periods; i++)
+                if (strcmp(b->periods[i].name, name) == 0)
+                        return b->periods[i].period_usec;
+        return 0;
+}
+
+/* When NO_DATA_<PARAM> is due for params[index], or NEVER when it cannot
+ * be: no session, an episodic or undeclared parameter, the check off, or
+ * no reading of the bed since the parameter's last one (a bed gone wholly
+ * quiet is NO_DATA's).  *ret_ref: the start of the silence. */
+static int64_t param_no_data_due(const AlarmBed *b, int index, int64_t *ret_ref)
+{
+        const ParamWatch *w = &b->params[index];
+        uint64_t period = param_period_usec(b, w->name), n = b->profile.no_data_periods;
+        int64_t ref;
+
+        if (!b->session_open || w->episodic || n == 0 || period == 0)
+                return NEVER;
+        ref = w->last_seen_mono > b->session_since_mono ? w->last_seen_mono : b->session_since_mono;
+        if (!b->have_reading || b->last_reading_mono <= ref)
+                return NEVER;
+        if (ret_ref)
+                *ret_ref = ref;
+        return add_sat(ref, period > UINT64_MAX / n ? UINT64_MAX : period * n);
+}
+
+static void raise_param_no_data(AlarmBed *b, int index, int64_t mono, int64_t wall)
+{
+        const ParamWatch *w = &b->params[index];
+        char name[ALARM_CONDITION_MAX];
+        int64_t ref = 0, due = param_no_data_due(b, index, &ref);
+        Condition *c;
+
+        if (due == NEVER || mono < due)
+                return;
+        param_no_data_name(name, sizeof(name), w->name);
+        c = engine_cond(b, name, true);
+        if (!c || cond_present(c))
+                return;
+        c->param = index;
+        c->param_cond = PARAM_COND_NO_DATA;
+        snprintf(c->parameter, sizeof(c->parameter), "%s", w->name);
+        snprintf(c->detail, sizeof(c->detail), "%s: no reading for %llu s (expected every %llu s)",
+                 w->name, (unsigned long long)((mono - ref) / 1000000000LL),
+                 (unsigned long long)(param_period_usec(b, w->name) / USEC));
+        cond_raise(b, c, b->profile.param_no_data_priority, mono, wall);
+}
+
+int alarm_bed_set_period(AlarmBed *b, const char *parameter, uint64_t period_usec)
+{
+        ParamPeriodDecl *d = NULL;
+
+        if (!parameter || !*parameter || strlen(parameter) >= ALARM_PARAMETER_MAX ||
+            period_usec == 0)
+                return -EINVAL;
+        for (size_t i = 0; i < b->n_periods; i++)
+                if (strcmp(b->periods[i].name, parameter) == 0)
+                        d = &b->periods[i];
+        if (d) {
+                if (period_usec < d->period_usec)
+                        d->period_usec = period_usec;
+                return 0;
+        }
+        if (b->n_periods >= ALARM_PERIODS_MAX)
+                return -ENOSPC;
+        d = &b->periods[b->n_periods++];
+        snprintf(d->name, sizeof(d->name), "%s", parameter);
+        d->period_usec = period_usec;
+        return 0;
+}
+
+void alarm_bed_clear_periods(AlarmBed *b)
+{
+        b->n_periods = 0;
 }
 
 void alarm_bed_reading(AlarmBed *b, const Reading *r, int64_t mono_ns, int64_t wall_ns)
@@ -861,9 +1001,18 @@ void alarm_bed_reading(AlarmBed *b, const Reading *r, int64_t mono_ns, int64_t w
                         cond_clear(b, c, NULL, mono_ns, wall_ns);
         }
 
+        /* A parameter missing now that the bed talks again is raised by the
+         * next tick, not here: the rest of this record (one frame's
+         * readings arrive together) may still bring it. */
         w = find_param(b, r->parameter, &index);
         if (!w)
                 return;
+
+        w->last_seen_mono = mono_ns;
+        param_no_data_name(name, sizeof(name), w->name);
+        c = find_cond(b, name, true);
+        if (c && cond_present(c))
+                cond_clear(b, c, NULL, mono_ns, wall_ns);
 
         if (w->episodic) {
                 if (!valid || !new_measurement)
@@ -963,8 +1112,14 @@ void alarm_bed_tick(AlarmBed *b, int64_t mono_ns, int64_t wall_ns)
                 }
         }
 
-        for (size_t i = 0; i < b->n_params; i++)
+        for (size_t i = 0; i < b->n_params; i++) {
                 raise_sensor_off(b, (int)i, mono_ns, wall_ns);
+                raise_param_no_data(b, (int)i, mono_ns, wall_ns);
+        }
+
+        c = find_cond(b, ALARM_COND_CLOCK_JUMP, true);
+        if (c && cond_present(c) && mono_ns >= b->clock_jump_until_mono)
+                cond_clear(b, c, NULL, mono_ns, wall_ns);
 
         if (nibp_overdue_applies(b) &&
             elapsed(nibp_ref(b), mono_ns, p->nibp_cycle_usec + p->nibp_grace_usec)) {
@@ -1053,21 +1208,22 @@ int64_t alarm_bed_next_deadline(const AlarmBed *b)
         }
         for (size_t i = 0; b->session_open && i < b->n_params; i++) {
                 const ParamWatch *w = &b->params[i];
-                bool present = false;
-                int64_t ref;
+                int64_t ref, due;
 
-                if (w->valid_now || w->episodic)
-                        continue;
-                for (size_t k = 0; k < ALARM_CONDITIONS_MAX; k++) {
-                        const Condition *c = &b->conds[k];
-                        if (c->used && c->engine_owned && c->param == (int)i && cond_present(c))
-                                present = true;
-                }
-                if (present)
+                due = param_no_data_due(b, (int)i, NULL);
+                if (due != NEVER && !param_cond_present(b, PARAM_COND_NO_DATA, (int)i))
+                        candidate(&d, due);
+                if (w->valid_now || w->episodic ||
+                    param_cond_present(b, PARAM_COND_SENSOR_OFF, (int)i))
                         continue;
                 ref = w->bad_since_mono > b->session_since_mono ? w->bad_since_mono
                                                                 : b->session_since_mono;
                 candidate(&d, add_sat(ref, p->sensor_off_delay_usec));
+        }
+        {
+                const Condition *c = find_tech_const(b, ALARM_COND_CLOCK_JUMP);
+                if (c && cond_present(c))
+                        candidate(&d, b->clock_jump_until_mono);
         }
         if (nibp_overdue_applies(b)) {
                 const Condition *c = NULL;
@@ -1089,6 +1245,45 @@ int64_t alarm_engine_next_deadline(const AlarmEngine *e)
         for (size_t i = 0; i < e->n_beds; i++)
                 candidate(&d, alarm_bed_next_deadline(e->beds[i]));
         return d;
+}
+
+/* ---- clock jumps --------------------------------------------------------- */
+
+static void clock_jump(AlarmBed *b, int64_t step_ns, int64_t mono, int64_t wall)
+{
+        Condition *c;
+
+        bed_now(b, mono, wall);
+        silence_expire(b, mono, wall);
+        c = engine_cond(b, ALARM_COND_CLOCK_JUMP, false);
+        if (!c)
+                return;
+        c->value = (double)step_ns / 1e9;
+        c->limit = (double)ALARM_CLOCK_JUMP_NS / 1e9;
+        snprintf(c->detail, sizeof(c->detail),
+                 "wall clock stepped %s by %.3f s against the monotonic clock",
+                 step_ns > 0 ? "forward" : "back", fabs((double)step_ns / 1e9));
+        b->clock_jump_until_mono = add_sat(mono, ALARM_CLOCK_JUMP_HOLD_USEC);
+        if (!cond_present(c))
+                cond_raise(b, c, ALARM_CLOCK_JUMP_PRIORITY, mono, wall);
+}
+
+int64_t alarm_engine_clock(AlarmEngine *e, int64_t mono_ns, int64_t wall_ns)
+{
+        int64_t offset = wall_ns - mono_ns, step;
+
+        if (!e->have_clock_offset) {
+                e->have_clock_offset = true;
+                e->clock_offset_ns = offset;
+                return 0;
+        }
+        step = offset - e->clock_offset_ns;
+        e->clock_offset_ns = offset;
+        if (step >= -ALARM_CLOCK_JUMP_NS && step <= ALARM_CLOCK_JUMP_NS)
+                return 0;
+        for (size_t i = 0; i < e->n_beds; i++)
+                clock_jump(e->beds[i], step, mono_ns, wall_ns);
+        return step;
 }
 
 /* ---- technical conditions of the core ---------------------------------- */
@@ -1136,6 +1331,16 @@ int alarm_bed_technical(AlarmBed *b, const char *condition, AlarmPriority prio, 
                 snprintf(c->detail, sizeof(c->detail), "%s", detail);
         }
         return 0;
+}
+
+bool alarm_bed_present(const AlarmBed *b, const char *condition)
+{
+        for (size_t i = 0; condition && i < ALARM_CONDITIONS_MAX; i++) {
+                const Condition *c = &b->conds[i];
+                if (c->used && strcmp(c->name, condition) == 0 && cond_present(c))
+                        return true;
+        }
+        return false;
 }
 
 /* ---- user actions ------------------------------------------------------ */

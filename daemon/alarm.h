@@ -42,8 +42,23 @@
  *    escalate_usec (low → medium → high).  Technical alarms never escalate.
  *  - Technical conditions share the states, acknowledgement, reminders and
  *    the per-priority latch table.
+ *  - NO_DATA_<PARAM> (per parameter): a parameter some continuous rule
+ *    uses and that the bed's devices report periodically
+ *    (alarm_bed_set_period()) has had no reading at all, of any status,
+ *    for no_data_periods × its period, counted from the later of its last
+ *    reading and the session's start, while the bed demonstrably still
+ *    talks: some other reading arrived after that parameter's last one.  A
+ *    bed gone wholly quiet is NO_DATA's (and DEVICE_DISCONNECTED's) to
+ *    report, not one alarm per parameter.  The next reading of the
+ *    parameter, of any status, clears it (SENSOR_OFF_<PARAM> then judges
+ *    an invalid one).
+ *  - CLOCK_JUMP: alarm_engine_clock() saw the wall clock step by more than
+ *    ALARM_CLOCK_JUMP_NS against the monotonic clock.  Every bed raises it
+ *    (medium, value = the step in seconds, limit = 2); it clears by itself
+ *    ALARM_CLOCK_JUMP_HOLD_USEC after the last step, through the latch
+ *    table.  It is not session-bound.
  *  - Session-bound conditions (all physiological rules, NO_DATA,
- *    SENSOR_OFF_*, NIBP_OVERDUE) end — straight to INACTIVE, detail
+ *    NO_DATA_*, SENSOR_OFF_*, NIBP_OVERDUE) end — straight to INACTIVE, detail
  *    "session closed", no latching — when the session closes: the patient
  *    left and every occurrence stays inside one session.  Equipment
  *    conditions raised with alarm_bed_technical() are not touched.
@@ -76,14 +91,24 @@
 
 /* Technical conditions the engine raises by itself. */
 #define ALARM_COND_NO_DATA "NO_DATA"
+#define ALARM_COND_NO_DATA_PREFIX "NO_DATA_"       /* + parameter: "NO_DATA_SPO2" */
 #define ALARM_COND_SENSOR_OFF_PREFIX "SENSOR_OFF_" /* + parameter: "SENSOR_OFF_SPO2" */
 #define ALARM_COND_NIBP_OVERDUE "NIBP_OVERDUE"
+#define ALARM_COND_CLOCK_JUMP "CLOCK_JUMP"
 /* Technical conditions the core raises through alarm_bed_technical(). */
 #define ALARM_COND_DEVICE_DISCONNECTED "DEVICE_DISCONNECTED"
 #define ALARM_COND_DECODE_ERRORS "DECODE_ERRORS"
 #define ALARM_COND_MODBUS_ERRORS "MODBUS_ERRORS" /* a device answers polls wrongly */
 #define ALARM_COND_STORE_FAILURE "STORE_FAILURE"
-#define ALARM_COND_CLOCK_JUMP "CLOCK_JUMP"
+
+/* A step of the wall clock against the monotonic clock larger than this is
+ * a clock jump (NTP slews at most 0.5 ms/s, so a tick never sees this much
+ * without a step); CLOCK_JUMP stays present this long after the last one. */
+#define ALARM_CLOCK_JUMP_NS (2LL * 1000000000LL)
+#define ALARM_CLOCK_JUMP_HOLD_USEC (60ULL * 1000000ULL)
+#define ALARM_CLOCK_JUMP_PRIORITY ALARM_PRIO_MEDIUM
+/* Parameters with a declared period per bed (alarm_bed_set_period()). */
+#define ALARM_PERIODS_MAX 32
 /* The condition column of SILENCED / SILENCE_ENDED / SILENCE_BROKEN events. */
 #define ALARM_COND_AUDIO_SILENCE "AUDIO_SILENCE"
 
@@ -127,6 +152,8 @@ typedef struct AlarmProfile {
         AlarmPriority no_data_priority;    /* high */
         uint64_t sensor_off_delay_usec;    /* only non-valid readings of a monitored parameter */
         AlarmPriority sensor_off_priority; /* medium */
+        unsigned no_data_periods;          /* NO_DATA_<PARAM> after this many periods; 0 off */
+        AlarmPriority param_no_data_priority; /* medium */
         uint64_t
             nibp_cycle_usec; /* NIBP_OVERDUE in the infusion phase after cycle + grace; 0 off */
         uint64_t nibp_grace_usec;
@@ -137,9 +164,9 @@ typedef struct AlarmProfile {
         uint64_t silence_max_usec;           /* ≤ ALARM_SILENCE_MAX_USEC */
 } AlarmProfile;
 
-/* Technical defaults, no rules: no data 30 s high, sensor off 10 s medium,
- * NIBP cycle 300 s + 60 s low, no latching, reminder 180 s, escalation 120 s,
- * silence 120 s. */
+/* Technical defaults, no rules: no data 30 s high, no data of a parameter
+ * for 3 periods medium, sensor off 10 s medium, NIBP cycle 300 s + 60 s
+ * low, no latching, reminder 180 s, escalation 120 s, silence 120 s. */
 void alarm_profile_init(AlarmProfile *p);
 /* True for names the engine or the core use for technical conditions
  * (a profile rule may not use them). */
@@ -222,10 +249,19 @@ const AlarmProfile *alarm_bed_get_profile(const AlarmBed *b);
 void alarm_bed_set_session(AlarmBed *b, bool open, const char *phase, int64_t mono_ns,
                            int64_t wall_ns);
 
+/* How often the bed's devices report a parameter (the driver's
+ * ParamPeriod, scaled to the device's configured rate); the shortest wins
+ * when two devices report it.  Episodic parameters are never declared.
+ * clear_periods forgets them all (a reload re-declares them).  0, -EINVAL
+ * (no name, period 0), -ENOSPC (more than ALARM_PERIODS_MAX). */
+int alarm_bed_set_period(AlarmBed *b, const char *parameter, uint64_t period_usec);
+void alarm_bed_clear_periods(AlarmBed *b);
+
 /* Every reading of the bed, any parameter, any status.  Any reading clears
- * NO_DATA (through the latch table).  Only parameters some rule uses are
- * judged and watched for SENSOR_OFF; any valid new episodic measurement
- * (NIBP_*) resets NIBP_OVERDUE. */
+ * NO_DATA (through the latch table), a reading of P clears NO_DATA_<P>.
+ * Only parameters some rule uses are judged and watched for SENSOR_OFF and
+ * NO_DATA_<P>; any valid new episodic measurement (NIBP_*) resets
+ * NIBP_OVERDUE. */
 void alarm_bed_reading(AlarmBed *b, const Reading *r, int64_t mono_ns, int64_t wall_ns);
 
 /* Delays, off-delays, NO_DATA, SENSOR_OFF, NIBP_OVERDUE, escalation,
@@ -240,14 +276,24 @@ void alarm_engine_tick(AlarmEngine *e, int64_t mono_ns, int64_t wall_ns);
 int64_t alarm_bed_next_deadline(const AlarmBed *b);
 int64_t alarm_engine_next_deadline(const AlarmEngine *e);
 
+/* Call once per tick with a fresh pair of clocks.  When wall - mono moved
+ * by more than ALARM_CLOCK_JUMP_NS since the previous call, every bed
+ * raises CLOCK_JUMP (or, while present, takes the new step as its detail
+ * and holds it again) and the step is returned (signed, ns; the caller
+ * logs it); otherwise 0.  The first call only takes the offset. */
+int64_t alarm_engine_clock(AlarmEngine *e, int64_t mono_ns, int64_t wall_ns);
+
 /* Technical conditions of the core (ALARM_COND_DEVICE_DISCONNECTED, ...;
- * any valid name that is not a rule and not NO_DATA / SENSOR_OFF_* /
- * NIBP_OVERDUE).  present=true raises it (a higher prio while present
+ * any valid name that is not a rule and not NO_DATA, NO_DATA_*,
+ * SENSOR_OFF_*, NIBP_OVERDUE or CLOCK_JUMP).  present=true raises it (a higher prio while present
  * raises its priority with an ESCALATED event; priorities never drop within
  * an occurrence); present=false clears it at once, through the latch table.
  * 0, -EINVAL (bad name or prio), -ENOSPC (bed full). */
 int alarm_bed_technical(AlarmBed *b, const char *condition, AlarmPriority prio, bool present,
                         const char *detail, int64_t mono_ns, int64_t wall_ns);
+
+/* True while the bed's condition of that name is active or acknowledged. */
+bool alarm_bed_present(const AlarmBed *b, const char *condition);
 
 /* ACTIVE → ACKNOWLEDGED; LATCHED → INACTIVE (RESET).  0, -ENOENT (unknown
  * or inactive id), -EALREADY (already acknowledged), -EINVAL (no actor). */

@@ -6,8 +6,11 @@
  * status and the console, and the hand-off of readings to the store.
  * A bed with no open session that receives data opens one automatically
  * (opened_by "auto"); an automatically opened session closes itself after
- * session_idle_timeout without data.  A session a nurse started is only
- * closed by a nurse (the no-data alarm tells her the monitor went quiet).
+ * session_idle_timeout without data, and gives way to a session a nurse
+ * starts.  A session a nurse started is only closed by a nurse (the no-data
+ * alarm tells her the monitor went quiet).  Markers record what happened
+ * (infusion-start, dose, infusion-end, note) and move the session through
+ * its phases: baseline → infusion → recovery.
  * Nothing here blocks: store calls only queue.
  */
 #include <errno.h>
@@ -15,8 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control.h"
 #include "daemon.h"
 #include "log.h"
+#include "profile.h"
 #include "timefmt.h"
 
 Bed *bed_get(Daemon *d, const char *name)
@@ -53,12 +58,65 @@ void bed_free(Bed *b)
 
 const char *bed_phase(const Bed *b)
 {
-        return b->session_id ? "baseline" : NULL;
+        return b->session_id ? b->phase : NULL;
+}
+
+/* The alarm profile a session runs under: its own when it named one that
+ * loads, else the daemon's default.  -ENOENT / -EINVAL when name is given
+ * and cannot be loaded (logged by profile_load). */
+static int apply_profile(Bed *b, const char *name)
+{
+        Daemon *d = b->daemon;
+        AlarmProfile *p;
+        char *dir = NULL;
+        int r;
+
+        if (!b->alarm)
+                return 0;
+        if (!name || !*name || (d->have_profile && strcmp(name, d->profile.name) == 0)) {
+                alarm_bed_set_profile(b->alarm, d->have_profile ? &d->profile : NULL);
+                return 0;
+        }
+        p = malloc(sizeof(*p));
+        if (!p || asprintf(&dir, "%s/profiles", d->config->dir) < 0) {
+                free(p);
+                return -ENOMEM;
+        }
+        r = profile_load(dir, name, p);
+        if (r >= 0)
+                alarm_bed_set_profile(b->alarm, p);
+        free(dir);
+        free(p);
+        return r;
+}
+
+/* Checks that a named profile loads, without applying it. */
+static int check_profile(Daemon *d, const char *name)
+{
+        AlarmProfile *p;
+        char *dir = NULL;
+        int r;
+
+        if (!name || (d->have_profile && strcmp(name, d->profile.name) == 0))
+                return 0;
+        if (!profile_name_valid(name))
+                return -EINVAL;
+        p = malloc(sizeof(*p));
+        if (!p || asprintf(&dir, "%s/profiles", d->config->dir) < 0) {
+                free(p);
+                return -ENOMEM;
+        }
+        r = profile_load(dir, name, p);
+        free(dir);
+        free(p);
+        return r;
 }
 
 static void session_opened(Bed *b, int64_t id, const char *patient_ref, const char *profile,
-                           bool automatic, int64_t started_wall_ns)
+                           bool automatic, int64_t started_wall_ns, const char *phase)
 {
+        Daemon *d = b->daemon;
+
         b->session_id = id;
         b->session_auto = automatic;
         b->session_started_wall_ns = started_wall_ns;
@@ -67,11 +125,21 @@ static void session_opened(Bed *b, int64_t id, const char *patient_ref, const ch
         if (!b->patient_ref[0])
                 snprintf(b->patient_ref, sizeof(b->patient_ref), "SESSION-%lld", (long long)id);
         snprintf(b->profile, sizeof(b->profile), "%s", profile ? profile : "");
+        snprintf(b->phase, sizeof(b->phase), "%s", phase ? phase : "baseline");
         if (b->alarm) {
-                Daemon *d = b->daemon;
-                alarm_bed_set_profile(b->alarm, d->have_profile ? &d->profile : NULL);
-                alarm_bed_set_session(b->alarm, true, "baseline", now_mono_ns(), now_wall_ns());
+                if (apply_profile(b, profile) < 0) {
+                        log_full(LOG_ERR, MSGID_CONFIG, NULL, b->name, 0,
+                                 "session %lld: alarm profile \"%s\" cannot be loaded; using the "
+                                 "default profile",
+                                 (long long)id, profile);
+                        (void)apply_profile(b, NULL);
+                }
+                alarm_bed_set_session(b->alarm, true, b->phase, now_mono_ns(), now_wall_ns());
                 daemon_alarm_timer_update(d);
+                /* A monitor already gone counts for more now a patient is recorded. */
+                for (size_t i = 0; i < d->n_devices; i++)
+                        if (d->devices[i]->bed == b && d->devices[i]->state == DEVICE_DISCONNECTED)
+                                daemon_device_state_changed(d, d->devices[i]);
         }
         /* The journal gets the session id and bed, never the patient reference. */
         log_full(LOG_INFO, MSGID_SESSION, NULL, b->name, 0, "session %lld opened (%s)",
@@ -82,34 +150,97 @@ int bed_session_start(Bed *b, const char *patient_ref, const char *profile, cons
 {
         Daemon *d = b->daemon;
         int64_t now = now_wall_ns(), id;
+        char reason[96];
+        int r;
 
-        if (b->session_id)
+        if (b->session_id && !b->session_auto)
                 return -EBUSY;
         if (!profile)
                 profile = d->config->profile;
+        r = check_profile(d, profile);
+        if (r < 0)
+                return r;
+        if (b->session_id) {
+                /* A session opened on first data gives way to the one a nurse
+                 * starts: the patient's record begins when she says so. */
+                snprintf(reason, sizeof(reason), "replaced by a session started by %s",
+                         actor ? actor : "a user");
+                (void)bed_session_stop(b, actor, reason);
+        }
         id = store_session_open(d->store, b->name, patient_ref, profile, now, actor);
         if (id < 0)
                 return (int)id;
-        session_opened(b, id, patient_ref, profile, actor == NULL, now);
+        session_opened(b, id, patient_ref, profile, actor == NULL, now, "baseline");
         b->last_data_mono_ns = now_mono_ns();
+        control_session_event(d->control, b, "started", actor ? actor : "auto", NULL);
         return 0;
 }
 
 int bed_session_stop(Bed *b, const char *actor, const char *reason)
 {
+        Daemon *d = b->daemon;
+
         if (!b->session_id)
                 return -ENOENT;
-        store_session_close(b->daemon->store, b->session_id, now_wall_ns(), actor, reason);
+        store_session_close(d->store, b->session_id, now_wall_ns(), actor, reason);
         log_full(LOG_INFO, MSGID_SESSION, NULL, b->name, 0, "session %lld closed (%s)",
                  (long long)b->session_id, reason ? reason : "stopped");
+        control_session_event(d->control, b, "stopped", actor ? actor : "auto", reason);
         if (b->alarm) {
                 alarm_bed_set_session(b->alarm, false, NULL, now_mono_ns(), now_wall_ns());
-                daemon_alarm_timer_update(b->daemon);
+                /* The next session starts from the default profile. */
+                (void)apply_profile(b, NULL);
+                daemon_alarm_timer_update(d);
         }
         b->session_id = 0;
         b->session_auto = false;
         b->patient_ref[0] = '\0';
         b->profile[0] = '\0';
+        b->phase[0] = '\0';
+        return 0;
+}
+
+const char *bed_marker_kind_phase(const char *kind, bool *ret_valid)
+{
+        static const char *const kinds[] = {"infusion-start", "dose", "infusion-end", "note"};
+
+        *ret_valid = false;
+        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+                if (strcmp(kind, kinds[i]) == 0)
+                        *ret_valid = true;
+        if (strcmp(kind, "infusion-start") == 0)
+                return "infusion";
+        if (strcmp(kind, "infusion-end") == 0)
+                return "recovery";
+        return NULL;
+}
+
+int bed_mark(Bed *b, const char *kind, const char *text, const char *actor, int64_t *ret_wall_ns)
+{
+        Daemon *d = b->daemon;
+        int64_t wall = now_wall_ns(), mono = now_mono_ns();
+        const char *phase;
+        bool valid;
+
+        phase = bed_marker_kind_phase(kind, &valid);
+        if (!valid)
+                return -EINVAL;
+        if (!b->session_id)
+                return -ENOENT;
+        store_marker_add(d->store, b->session_id, wall, mono, kind, text, actor);
+        if (phase && strcmp(phase, b->phase) != 0) {
+                snprintf(b->phase, sizeof(b->phase), "%s", phase);
+                if (b->alarm) {
+                        alarm_bed_set_session(b->alarm, true, b->phase, mono, wall);
+                        daemon_alarm_timer_update(d);
+                }
+        }
+        log_full(LOG_INFO, MSGID_MARKER, NULL, b->name, 0, "session %lld: marker %s by %s%s%s",
+                 (long long)b->session_id, kind, actor, phase ? ", phase " : "",
+                 phase ? phase : "");
+        control_marker_event(d->control, b, wall, kind, text, actor);
+        if (ret_wall_ns)
+                *ret_wall_ns = wall;
         return 0;
 }
 
@@ -156,8 +287,9 @@ void bed_tick(Bed *b, int64_t now_mono_ns)
 /* Used by the daemon at start-up: sessions left open by a previous run
  * (a crash, a restart) continue rather than splitting the record. */
 void bed_session_resume(Bed *b, int64_t id, const char *patient_ref, const char *profile,
-                        int64_t started_ns)
+                        int64_t started_ns, bool automatic)
 {
-        session_opened(b, id, patient_ref, profile, true, started_ns);
+        session_opened(b, id, patient_ref, profile, automatic, started_ns,
+                       store_session_phase(b->daemon->store, id));
         b->last_data_mono_ns = now_mono_ns();
 }

@@ -126,6 +126,11 @@ static void daemon_key(ParseCtx *p, const char *key, const char *value)
                         set_str(&c->socket_path, value);
         } else if (strcmp(key, "clinic") == 0) {
                 set_str(&c->clinic, value);
+        } else if (strcmp(key, "control_group") == 0) {
+                if (!*value || strlen(value) > 31 || strchr(value, ':') || strchr(value, '/'))
+                        config_error(p, key, "must be a group name, got \"%s\"", value);
+                else
+                        set_str(&c->control_group, value);
         } else if (strcmp(key, "profile") == 0) {
                 if (!*value || strchr(value, '/'))
                         config_error(p, key, "must be a profile name, got \"%s\"", value);
@@ -153,6 +158,18 @@ static void daemon_key(ParseCtx *p, const char *key, const char *value)
                                      value);
                 else
                         c->stale_factor = (unsigned)u;
+        } else if (strcmp(key, "decode_error_burst") == 0) {
+                if (parse_uint(value, 0, 100, &u) < 0)
+                        config_error(p, key,
+                                     "must be 0 (off) or a whole number of damaged frames up to "
+                                     "100, got \"%s\"",
+                                     value);
+                else
+                        c->decode_error_burst = (unsigned)u;
+        } else if (strcmp(key, "decode_error_window") == 0) {
+                if (conf_parse_seconds(value, 1, 600, &c->decode_error_window_usec) < 0)
+                        config_error(p, key, "must be seconds between 1 and 600, got \"%s\"",
+                                     value);
         } else if (strcmp(key, "store_queue_max") == 0) {
                 if (parse_uint(value, 1024, 16777216, &u) < 0)
                         config_error(p, key,
@@ -163,6 +180,42 @@ static void daemon_key(ParseCtx *p, const char *key, const char *value)
         } else {
                 config_error(p, key, "unknown key in [daemon]");
         }
+}
+
+typedef struct ClinicPeek {
+        char *clinic;
+        int error;
+} ClinicPeek;
+
+static int clinic_peek_handler(void *user, const char *section, const char *name,
+                               const char *value)
+{
+        ClinicPeek *k = user;
+
+        if (strcmp(section, "daemon") == 0 && name && strcmp(name, "clinic") == 0 && value &&
+            set_str(&k->clinic, value) < 0)
+                k->error = -ENOMEM;
+        return 1;
+}
+
+int config_read_clinic(const char *path, char **ret)
+{
+        ClinicPeek k = {0};
+        FILE *f;
+
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        /* A syntax error elsewhere in the file is vitalsd's business; the
+         * handler has seen every line inih could read. */
+        (void)ini_parse_file(f, clinic_peek_handler, &k);
+        fclose(f);
+        if (k.error < 0) {
+                free(k.clinic);
+                return k.error;
+        }
+        *ret = k.clinic;
+        return 0;
 }
 
 static int parse_parity(const char *v, LineParity *ret)
@@ -591,7 +644,13 @@ int config_load(const char *path, Config **ret)
         c->reconnect_min_usec = 1000000;
         c->reconnect_max_usec = 30ULL * 1000000;
         c->stale_factor = 3;
+        c->decode_error_burst = 5;
+        c->decode_error_window_usec = 10 * 1000000ULL;
         c->store_queue_max = 131072;
+        if (set_str(&c->control_group, "vitals") < 0) {
+                r = -ENOMEM;
+                goto fail;
+        }
         r = config_dir_of(path, &c->dir);
         if (r < 0 || !c->path)
                 goto fail;
@@ -652,6 +711,7 @@ void config_free(Config *c)
         free(c->socket_path);
         free(c->clinic);
         free(c->profile);
+        free(c->control_group);
         free(c);
 }
 

@@ -47,11 +47,14 @@ typedef struct Config {
         char *state_dir;  /* NULL: from the command line / environment */
         char *socket_path;
         char *clinic;
+        char *control_group;        /* who may use the control socket (besides root) */
         char *profile;              /* default alarm profile name */
         uint64_t tick_usec;         /* readings commit interval */
         uint64_t session_idle_usec; /* auto-close after this long without data */
         uint64_t reconnect_min_usec, reconnect_max_usec;
         unsigned stale_factor;      /* device stale after this many expected periods */
+        unsigned decode_error_burst; /* DECODE_ERRORS: damaged frames per window; 0 off */
+        uint64_t decode_error_window_usec;
         size_t store_queue_max;
         DeviceConfig *devices;
         size_t n_devices;
@@ -66,6 +69,12 @@ void config_free(Config *c);
 const char *device_config_option(const DeviceConfig *d, const char *key);
 /* A driver option's value, or its default from the driver's table. */
 const char *device_config_option_or_default(const DeviceConfig *d, const char *key);
+/* Reads only `[daemon] clinic` from the main config at path, leniently: no
+ * validation, nothing logged, every other key and section ignored (vitalsd
+ * --check-config is what validates).  For clients that print the name, such
+ * as vitalsctl export.  0 with *ret NULL when the key is absent, -ENOENT /
+ * -EACCES / -errno when the file cannot be read, -ENOMEM. */
+int config_read_clinic(const char *path, char **ret);
 /* Seconds with an optional fraction ("0.5") within [min, max], into
  * microseconds. 0, -EINVAL (empty) or -ERANGE. Shared by the profile parser. */
 int conf_parse_seconds(const char *v, double min, double max, uint64_t *ret_usec);

@@ -27,6 +27,7 @@
 #include "config.h" /* build configuration: VITALS_VERSION */
 #include "control.h"
 #include "log.h"
+#include "profile.h"
 #include "timefmt.h"
 
 typedef struct ControlConn {
@@ -50,6 +51,9 @@ struct ControlServer {
 };
 
 #define CONTROL_MAX_CONNS 64
+
+static json_object *alarms_json(Daemon *d, const char *bed);
+static json_object *silenced_until_json(const Bed *b);
 
 /* --- JSON builders ----------------------------------------------------- */
 
@@ -126,7 +130,7 @@ json_object *control_device_json(const Device *dev)
         return o;
 }
 
-static json_object *session_json(const Bed *b)
+json_object *control_session_json(const Bed *b)
 {
         json_object *o;
         char buf[TIMEFMT_ISO_MAX];
@@ -173,7 +177,7 @@ json_object *control_status_json(Daemon *d)
                 if (!b->in_config && !b->session_id)
                         continue;
                 json_object_object_add(jb, "bed", json_object_new_string(b->name));
-                json_object_object_add(jb, "session", session_json(b));
+                json_object_object_add(jb, "session", control_session_json(b));
                 for (size_t k = 0; k < d->n_devices; k++)
                         if (d->devices[k]->bed == b)
                                 json_object_array_add(devs, control_device_json(d->devices[k]));
@@ -184,10 +188,117 @@ json_object *control_status_json(Daemon *d)
                         json_object_object_add(latest, b->latest[k].parameter, r);
                 }
                 json_object_object_add(jb, "latest", latest);
+                json_object_object_add(jb, "silenced_until", silenced_until_json(b));
+                json_object_object_add(jb, "alarms", alarms_json(d, b->name));
                 json_object_array_add(beds, jb);
         }
         json_object_object_add(o, "beds", beds);
+        json_object_object_add(o, "alarms", alarms_json(d, NULL));
         return o;
+}
+
+json_object *control_alarm_info_json(const AlarmInfo *a)
+{
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "id", json_object_new_int64(a->id));
+        json_object_object_add(o, "bed", json_object_new_string(a->bed));
+        json_object_object_add(o, "condition", json_object_new_string(a->condition));
+        json_object_object_add(o, "technical", json_object_new_boolean(a->technical));
+        json_object_object_add(o, "priority",
+                               json_object_new_string(alarm_priority_to_string(a->priority)));
+        json_object_object_add(o, "base_priority",
+                               json_object_new_string(alarm_priority_to_string(a->base_priority)));
+        json_object_object_add(o, "state", json_object_new_string(a->state));
+        json_object_object_add(o, "present", json_object_new_boolean(a->present));
+        json_object_object_add(o, "value", isfinite(a->value) ? number_json(a->value) : NULL);
+        json_object_object_add(o, "limit", isfinite(a->limit) ? number_json(a->limit) : NULL);
+        json_object_object_add(o, "since", time_json(a->since_wall_ns));
+        json_object_object_add(o, "acknowledged_by",
+                               a->acknowledged_by[0] ? json_object_new_string(a->acknowledged_by)
+                                                     : NULL);
+        json_object_object_add(o, "detail",
+                               a->detail[0] ? json_object_new_string(a->detail) : NULL);
+        return o;
+}
+
+/* The alarms that are not inactive, of one bed or all, in the console's order. */
+static json_object *alarms_json(Daemon *d, const char *bed)
+{
+        json_object *arr = json_object_new_array();
+        AlarmInfo *list;
+        size_t n;
+
+        if (!d->alarms)
+                return arr;
+        n = alarm_engine_list(d->alarms, bed, NULL, 0);
+        if (n == 0)
+                return arr;
+        list = calloc(n, sizeof(*list));
+        if (!list)
+                return arr;
+        n = alarm_engine_list(d->alarms, bed, list, n);
+        for (size_t i = 0; i < n; i++)
+                json_object_array_add(arr, control_alarm_info_json(&list[i]));
+        free(list);
+        return arr;
+}
+
+static json_object *silenced_until_json(const Bed *b)
+{
+        uint64_t remaining;
+        int64_t now = now_mono_ns();
+
+        if (!b->alarm || !alarm_bed_silenced(b->alarm, now, &remaining))
+                return NULL;
+        return time_json(now_wall_ns() + (int64_t)remaining * 1000);
+}
+
+void control_session_event(ControlServer *s, const Bed *b, const char *state, const char *actor,
+                           const char *reason)
+{
+        json_object *ev;
+
+        if (!s || !control_subscribers(s))
+                return;
+        ev = json_object_new_object();
+        json_object_object_add(ev, "type", json_object_new_string("session"));
+        json_object_object_add(ev, "bed", json_object_new_string(b->name));
+        json_object_object_add(ev, "state", json_object_new_string(state));
+        json_object_object_add(ev, "session", control_session_json(b));
+        json_object_object_add(ev, "actor", json_object_new_string(actor));
+        json_object_object_add(ev, "reason", reason ? json_object_new_string(reason) : NULL);
+        control_broadcast(s, ev);
+        json_object_put(ev);
+}
+
+static json_object *marker_json(const Bed *b, int64_t wall_ns, const char *kind, const char *text,
+                                const char *actor)
+{
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "time", time_json(wall_ns));
+        json_object_object_add(o, "kind", json_object_new_string(kind));
+        json_object_object_add(o, "text", text ? json_object_new_string(text) : NULL);
+        json_object_object_add(o, "actor", json_object_new_string(actor));
+        json_object_object_add(o, "phase",
+                               b->session_id ? json_object_new_string(b->phase) : NULL);
+        return o;
+}
+
+void control_marker_event(ControlServer *s, const Bed *b, int64_t wall_ns, const char *kind,
+                          const char *text, const char *actor)
+{
+        json_object *ev;
+
+        if (!s || !control_subscribers(s))
+                return;
+        ev = marker_json(b, wall_ns, kind, text, actor);
+        json_object_object_add(ev, "type", json_object_new_string("marker"));
+        json_object_object_add(ev, "bed", json_object_new_string(b->name));
+        json_object_object_add(ev, "session", json_object_new_int64(b->session_id));
+        control_broadcast(s, ev);
+        json_object_put(ev);
 }
 
 /* --- connections ------------------------------------------------------- */
@@ -254,12 +365,310 @@ static json_object *handle_subscribe(Request *req, json_object *reply)
         return NULL;
 }
 
+/* Field access.  Each returns NULL when fine, or the error reply.  An
+ * absent field and a JSON null are the same: *ret_v NULL. */
+static json_object *field_get(Request *req, const char *key, bool required, json_object **ret_v)
+{
+        char msg[128];
+
+        if (json_object_object_get_ex(req->msg, key, ret_v) &&
+            !json_object_is_type(*ret_v, json_type_null))
+                return NULL;
+        *ret_v = NULL;
+        if (!required)
+                return NULL;
+        snprintf(msg, sizeof(msg), "\"%s\" is required", key);
+        return error_reply(req->id, "bad-request", msg);
+}
+
+static json_object *field_string(Request *req, const char *key, bool required, size_t max_len,
+                                 const char **ret)
+{
+        json_object *v, *err;
+        char msg[128];
+
+        *ret = NULL;
+        err = field_get(req, key, required, &v);
+        if (err || !v)
+                return err;
+        if (!json_object_is_type(v, json_type_string)) {
+                snprintf(msg, sizeof(msg), "\"%s\" must be a string", key);
+                return error_reply(req->id, "bad-request", msg);
+        }
+        if ((size_t)json_object_get_string_len(v) > max_len ||
+            (required && json_object_get_string_len(v) == 0)) {
+                snprintf(msg, sizeof(msg), "\"%s\" must be 1 to %zu bytes", key, max_len);
+                return error_reply(req->id, "bad-request", msg);
+        }
+        *ret = json_object_get_string(v);
+        if (strlen(*ret) != (size_t)json_object_get_string_len(v)) {
+                snprintf(msg, sizeof(msg), "\"%s\" must not contain NUL", key);
+                return error_reply(req->id, "bad-request", msg);
+        }
+        return NULL;
+}
+
+/* An integer field in [min, max]; *ret untouched when absent and optional. */
+static json_object *field_int(Request *req, const char *key, bool required, int64_t min,
+                              int64_t max, bool *ret_present, int64_t *ret)
+{
+        json_object *v, *err;
+        char msg[128];
+
+        *ret_present = false;
+        err = field_get(req, key, required, &v);
+        if (err || !v)
+                return err;
+        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < min ||
+            json_object_get_int64(v) > max) {
+                snprintf(msg, sizeof(msg), "\"%s\" must be a whole number from %lld to %lld", key,
+                         (long long)min, (long long)max);
+                return error_reply(req->id, "bad-request", msg);
+        }
+        *ret_present = true;
+        *ret = json_object_get_int64(v);
+        return NULL;
+}
+
+/* The bed a request names: a bed of the current configuration, or one that
+ * still has a session open. */
+static json_object *field_bed(Request *req, bool required, Bed **ret)
+{
+        Daemon *d = req->conn->srv->daemon;
+        const char *name;
+        json_object *err;
+        char msg[160];
+
+        *ret = NULL;
+        err = field_string(req, "bed", required, 63, &name);
+        if (err || !name)
+                return err;
+        for (size_t i = 0; i < d->n_beds; i++)
+                if (strcmp(d->beds[i]->name, name) == 0 &&
+                    (d->beds[i]->in_config || d->beds[i]->session_id)) {
+                        *ret = d->beds[i];
+                        return NULL;
+                }
+        snprintf(msg, sizeof(msg), "no bed named \"%.63s\"", name);
+        return error_reply(req->id, "no-such-bed", msg);
+}
+
+/* Free text a user typed: no control characters (tabs and newlines are
+ * allowed in marker text), valid as a C string. */
+static bool text_ok(const char *t, bool allow_newlines)
+{
+        for (const unsigned char *p = (const unsigned char *)t; *p; p++)
+                if ((*p < 0x20 && !(allow_newlines && (*p == '\n' || *p == '\t'))) || *p == 0x7f)
+                        return false;
+        return true;
+}
+
+static json_object *handle_ack(Request *req, json_object *reply)
+{
+        Daemon *d = req->conn->srv->daemon;
+        const char *actor = req->conn->user;
+        int64_t id = 0, mono = now_mono_ns(), wall = now_wall_ns();
+        json_object *err, *jbed;
+        bool have_id;
+        Bed *b;
+        int r;
+
+        err = field_int(req, "alarm", false, 1, INT64_MAX, &have_id, &id);
+        if (err)
+                return err;
+        if (!have_id) {
+                if (!json_object_object_get_ex(req->msg, "bed", &jbed))
+                        return error_reply(req->id, "bad-request",
+                                           "\"alarm\" (an alarm id) or \"bed\" is required");
+                err = field_bed(req, true, &b);
+                if (err)
+                        return err;
+                r = alarm_engine_ack_all(d->alarms, b->name, actor, mono, wall);
+                daemon_alarm_timer_update(d);
+                if (r < 0)
+                        return error_reply(req->id, "internal", strerror(-r));
+                json_object_object_add(reply, "bed", json_object_new_string(b->name));
+                json_object_object_add(reply, "count", json_object_new_int(r));
+                json_object_object_add(reply, "actor", json_object_new_string(actor));
+                return NULL;
+        }
+
+        r = alarm_engine_ack(d->alarms, id, actor, mono, wall);
+        daemon_alarm_timer_update(d);
+        if (r == -ENOENT) {
+                char msg[96];
+                snprintf(msg, sizeof(msg), "alarm %lld is not active", (long long)id);
+                return error_reply(req->id, "no-such-alarm", msg);
+        }
+        if (r == -EALREADY)
+                return error_reply(req->id, "already-acknowledged",
+                                   "the alarm is already acknowledged");
+        if (r < 0)
+                return error_reply(req->id, "internal", strerror(-r));
+
+        /* Its state now: acknowledged while present; a latched alarm resets. */
+        const char *state = "inactive";
+        size_t n = alarm_engine_list(d->alarms, NULL, NULL, 0);
+        AlarmInfo *list = n ? calloc(n, sizeof(*list)) : NULL;
+        if (list) {
+                n = alarm_engine_list(d->alarms, NULL, list, n);
+                for (size_t i = 0; i < n; i++)
+                        if (list[i].id == id)
+                                state = list[i].state;
+        }
+        json_object_object_add(reply, "alarm", json_object_new_int64(id));
+        json_object_object_add(reply, "state", json_object_new_string(state));
+        json_object_object_add(reply, "actor", json_object_new_string(actor));
+        free(list);
+        return NULL;
+}
+
+static json_object *handle_silence(Request *req, json_object *reply)
+{
+        Daemon *d = req->conn->srv->daemon;
+        int64_t secs = 120, mono = now_mono_ns(), wall = now_wall_ns();
+        uint64_t granted = 0, rem;
+        json_object *err;
+        bool have;
+        Bed *b;
+        int r;
+
+        err = field_bed(req, false, &b);
+        if (err)
+                return err;
+        err = field_int(req, "seconds", false, 1, 120, &have, &secs);
+        if (err)
+                return err;
+        r = alarm_engine_silence(d->alarms, b ? b->name : NULL, (uint64_t)secs * 1000000,
+                                 req->conn->user, mono, wall);
+        daemon_alarm_timer_update(d);
+        if (r < 0)
+                return error_reply(req->id, r == -ENOENT ? "no-such-bed" : "internal",
+                                   strerror(-r));
+        /* What was granted: the profile may allow less than asked. */
+        for (size_t i = 0; i < d->n_beds; i++) {
+                Bed *x = d->beds[i];
+                if ((b && x != b) || !x->alarm || !alarm_bed_silenced(x->alarm, mono, &rem))
+                        continue;
+                if (rem > granted)
+                        granted = rem;
+        }
+        json_object_object_add(reply, "bed", b ? json_object_new_string(b->name) : NULL);
+        json_object_object_add(reply, "seconds", json_object_new_int64((int64_t)((granted + 500000) / 1000000)));
+        json_object_object_add(reply, "until", time_json(wall + (int64_t)granted * 1000));
+        json_object_object_add(reply, "actor", json_object_new_string(req->conn->user));
+        return NULL;
+}
+
+static json_object *handle_session_start(Request *req, json_object *reply)
+{
+        const char *ref, *profile;
+        json_object *err;
+        char msg[160];
+        Bed *b;
+        int r;
+
+        err = field_bed(req, true, &b);
+        if (!err)
+                err = field_string(req, "patient_ref", true, 63, &ref);
+        if (!err)
+                err = field_string(req, "profile", false, 63, &profile);
+        if (err)
+                return err;
+        if (!text_ok(ref, false))
+                return error_reply(req->id, "bad-request",
+                                   "\"patient_ref\" must not contain control characters");
+        if (profile && !profile_name_valid(profile))
+                return error_reply(req->id, "no-such-profile", "not a profile name");
+        r = bed_session_start(b, ref, profile, req->conn->user);
+        if (r == -EBUSY) {
+                snprintf(msg, sizeof(msg),
+                         "bed %s already has session %lld open; stop it first", b->name,
+                         (long long)b->session_id);
+                return error_reply(req->id, "session-open", msg);
+        }
+        if (r == -ENOENT || r == -EINVAL) {
+                snprintf(msg, sizeof(msg), "alarm profile \"%.63s\" %s", profile ? profile : "",
+                         r == -ENOENT ? "does not exist" : "is not valid (see the journal)");
+                return error_reply(req->id, "no-such-profile", msg);
+        }
+        if (r < 0)
+                return error_reply(req->id, "internal", strerror(-r));
+        json_object_object_add(reply, "bed", json_object_new_string(b->name));
+        json_object_object_add(reply, "session", control_session_json(b));
+        json_object_object_add(reply, "actor", json_object_new_string(req->conn->user));
+        return NULL;
+}
+
+static json_object *handle_session_stop(Request *req, json_object *reply)
+{
+        const char *reason;
+        json_object *err;
+        int64_t id;
+        Bed *b;
+
+        err = field_bed(req, true, &b);
+        if (!err)
+                err = field_string(req, "reason", false, 200, &reason);
+        if (err)
+                return err;
+        if (reason && !text_ok(reason, false))
+                return error_reply(req->id, "bad-request",
+                                   "\"reason\" must not contain control characters");
+        id = b->session_id;
+        if (bed_session_stop(b, req->conn->user, reason ? reason : "stopped by a user") < 0)
+                return error_reply(req->id, "no-session", "the bed has no open session");
+        json_object_object_add(reply, "bed", json_object_new_string(b->name));
+        json_object_object_add(reply, "session", json_object_new_int64(id));
+        json_object_object_add(reply, "ended", time_json(now_wall_ns()));
+        json_object_object_add(reply, "actor", json_object_new_string(req->conn->user));
+        return NULL;
+}
+
+static json_object *handle_mark(Request *req, json_object *reply)
+{
+        const char *kind, *text;
+        json_object *err;
+        int64_t wall;
+        bool valid;
+        Bed *b;
+
+        err = field_bed(req, true, &b);
+        if (!err)
+                err = field_string(req, "kind", true, 31, &kind);
+        if (!err)
+                err = field_string(req, "text", false, 500, &text);
+        if (err)
+                return err;
+        (void)bed_marker_kind_phase(kind, &valid);
+        if (!valid)
+                return error_reply(req->id, "bad-kind",
+                                   "\"kind\" must be infusion-start, dose, infusion-end or note");
+        if (text && !text_ok(text, true))
+                return error_reply(req->id, "bad-request",
+                                   "\"text\" must not contain control characters");
+        if (bed_mark(b, kind, text && *text ? text : NULL, req->conn->user, &wall) < 0)
+                return error_reply(req->id, "no-session", "the bed has no open session");
+        json_object_object_add(reply, "bed", json_object_new_string(b->name));
+        json_object_object_add(reply, "session", json_object_new_int64(b->session_id));
+        json_object_object_add(reply, "marker",
+                               marker_json(b, wall, kind, text && *text ? text : NULL,
+                                           req->conn->user));
+        json_object_object_add(reply, "phase", json_object_new_string(b->phase));
+        return NULL;
+}
+
 static const struct {
         const char *type;
         RequestHandler fn;
 } handlers[] = {
         {"status", handle_status},
         {"subscribe", handle_subscribe},
+        {"ack", handle_ack},
+        {"silence", handle_silence},
+        {"session-start", handle_session_start},
+        {"session-stop", handle_session_stop},
+        {"mark", handle_mark},
 };
 
 static json_object *dispatch(ControlConn *c, const char *buf, size_t len)
@@ -328,10 +737,61 @@ static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userda
                 reply = error_reply(NULL, "too-large", "request larger than 64 KiB");
         else
                 reply = dispatch(c, buf, (size_t)n);
+        daemon_commit_now(c->srv->daemon);
         if (conn_send(c, reply) < 0)
                 conn_free(c);
         json_object_put(reply);
         return 0;
+}
+
+/* Root, vitalsd's own user, and members of the console group (primary or
+ * supplementary, as the kernel saw them when the peer connected:
+ * SO_PEERGROUPS, Linux 4.13) may talk to the daemon. */
+static bool peer_allowed(ControlServer *srv, int fd, const struct ucred *cred)
+{
+        const char *group = srv->daemon->config->control_group;
+        struct group *gr;
+        gid_t groups[256];
+        socklen_t len = sizeof(groups);
+
+        if (cred->uid == 0 || cred->uid == geteuid())
+                return true;
+        gr = group ? getgrnam(group) : NULL;
+        if (!gr)
+                return false;
+        if (cred->gid == gr->gr_gid)
+                return true;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+                return false; /* ERANGE: more than 256 groups; refuse rather than guess */
+        for (size_t i = 0; i < len / sizeof(gid_t); i++)
+                if (groups[i] == gr->gr_gid)
+                        return true;
+        return false;
+}
+
+static void refuse(ControlServer *srv, int cfd, const struct ucred *cred)
+{
+        char msg[160], junk[64];
+        json_object *o;
+        size_t len;
+        const char *txt;
+
+        snprintf(msg, sizeof(msg), "uid %u is not root and not in group \"%s\"",
+                 (unsigned)cred->uid, srv->daemon->config->control_group);
+        o = error_reply(NULL, "permission-denied", msg);
+        txt = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+        (void)send(cfd, txt, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        json_object_put(o);
+        log_full(LOG_NOTICE, MSGID_CONTROL_DENIED, NULL, NULL, 0,
+                 "control socket: refused a client of uid %u (pid %d): %s", (unsigned)cred->uid,
+                 (int)cred->pid, msg);
+        /* Closing with the client's request unread would reset the
+         * connection and lose the reason: stop further input, discard what
+         * came, then close; the client reads the reason, then end-of-file. */
+        (void)shutdown(cfd, SHUT_RDWR);
+        while (recv(cfd, junk, sizeof(junk), MSG_DONTWAIT | MSG_TRUNC) > 0)
+                ;
+        close(cfd);
 }
 
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -359,6 +819,11 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         len = sizeof(c->cred);
         if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0) {
                 close(cfd);
+                free(c);
+                return 0;
+        }
+        if (!peer_allowed(srv, cfd, &c->cred)) {
+                refuse(srv, cfd, &c->cred);
                 free(c);
                 return 0;
         }
@@ -401,7 +866,7 @@ unsigned control_subscribers(const ControlServer *s)
         return n;
 }
 
-static int listen_own(ControlServer *s, const char *path)
+static int listen_own(ControlServer *s, const char *path, const char *group)
 {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         struct group *gr;
@@ -419,10 +884,10 @@ static int listen_own(ControlServer *s, const char *path)
                 close(fd);
                 return r;
         }
-        /* 0660, group "vitals" when it exists: the console group. */
-        gr = getgrnam("vitals");
+        /* 0660, the console group when it exists. */
+        gr = group ? getgrnam(group) : NULL;
         if (gr && chown(path, (uid_t)-1, gr->gr_gid) < 0)
-                log_warning_errno(errno, "cannot give %s to group vitals: %m", path);
+                log_warning_errno(errno, "cannot give %s to group %s: %m", path, group);
         if (chmod(path, 0660) < 0)
                 log_warning_errno(errno, "cannot chmod %s: %m", path);
         s->fd = fd;
@@ -445,7 +910,7 @@ int control_new(Daemon *d, const char *path, ControlServer **ret)
                 (void)fcntl(s->fd, F_SETFL, O_NONBLOCK);
                 log_info("control socket passed by the service manager");
         } else {
-                r = listen_own(s, path);
+                r = listen_own(s, path, d->config->control_group);
                 if (r < 0) {
                         free(s);
                         return log_error_errno(r, "cannot listen on %s: %m", path);

@@ -22,3 +22,12 @@ unsigned control_subscribers(const ControlServer *s);
 json_object *control_reading_json(const Reading *r);
 json_object *control_status_json(Daemon *d);
 json_object *control_device_json(const Device *dev);
+json_object *control_session_json(const Bed *b); /* NULL (JSON null) without a session */
+json_object *control_alarm_info_json(const AlarmInfo *a);
+
+/* Pushed events: a session started or stopped (call "stopped" before the
+ * bed forgets the session), a marker recorded.  s may be NULL. */
+void control_session_event(ControlServer *s, const Bed *b, const char *state, const char *actor,
+                           const char *reason);
+void control_marker_event(ControlServer *s, const Bed *b, int64_t wall_ns, const char *kind,
+                          const char *text, const char *actor);

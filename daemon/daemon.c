@@ -68,6 +68,12 @@ static void flush_store(Daemon *d)
         }
 }
 
+void daemon_commit_now(Daemon *d)
+{
+        if (store_flush_wanted(d->store))
+                flush_store(d);
+}
+
 void daemon_reading(Daemon *d, Device *dev, const Reading *in)
 {
         Reading r = *in;
@@ -277,10 +283,30 @@ static void notify_status(Daemon *d)
                    d->store_failing ? ", SESSION LOG NOT WRITABLE" : "");
 }
 
+/* A wall clock stepped by more than 2 s (an administrator, a first NTP
+ * sync, a dying RTC battery): CLOCK_JUMP on every bed.  Judgement never
+ * depends on the wall clock; timestamps keep following it, and every
+ * reading and event also carries CLOCK_BOOTTIME. */
+static void check_clock(Daemon *d)
+{
+        int64_t mono = now_mono_ns(), wall = now_wall_ns();
+        int64_t step = alarm_engine_clock(d->alarms, mono, wall);
+
+        if (step == 0)
+                return;
+        log_full(LOG_WARNING, MSGID_CLOCK_JUMP, NULL, NULL, 0,
+                 "wall clock stepped %s by %.3f s against CLOCK_BOOTTIME; timestamps follow the "
+                 "wall clock",
+                 step > 0 ? "forward" : "back", fabs((double)step / 1e9));
+        daemon_alarm_timer_update(d);
+}
+
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Daemon *d = userdata;
         int64_t now = now_mono_ns();
+
+        check_clock(d);
 
         for (size_t i = 0; i < d->n_devices; i++)
                 device_tick(d->devices[i], now);
@@ -311,8 +337,11 @@ static int start_devices(Daemon *d)
 {
         int r;
 
-        for (size_t i = 0; i < d->n_beds; i++)
+        for (size_t i = 0; i < d->n_beds; i++) {
                 d->beds[i]->in_config = false;
+                if (d->beds[i]->alarm)
+                        alarm_bed_clear_periods(d->beds[i]->alarm); /* the devices declare them */
+        }
         d->devices = calloc(d->config->n_devices ? d->config->n_devices : 1, sizeof(Device *));
         if (!d->devices)
                 return -ENOMEM;
@@ -394,13 +423,13 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 }
 
 static void resume_session(void *ud, int64_t id, const char *bed, const char *patient_ref,
-                           const char *profile, int64_t started_ns)
+                           const char *profile, int64_t started_ns, bool automatic)
 {
         Daemon *d = ud;
         Bed *b = bed_get(d, bed);
 
         if (b && !b->session_id)
-                bed_session_resume(b, id, patient_ref, profile, started_ns);
+                bed_session_resume(b, id, patient_ref, profile, started_ns, automatic);
 }
 
 static int ensure_dir(const char *path)

@@ -13,6 +13,7 @@
 
 #include "conffile.h"
 #include "alarm.h"
+#include "decode_burst.h"
 #include "driver.h"
 #include "serial.h"
 #include "store.h"
@@ -53,6 +54,7 @@ typedef struct Device {
         int64_t arrival_wall_ns, arrival_mono_ns;
 
         uint64_t counters[_DRIVER_COUNT_MAX];
+        DecodeBurst decode_burst; /* DECODE_ERRORS from FRAMES_BAD and BYTES_SKIPPED */
         uint64_t bytes_in, readings, reconnects;
         uint64_t min_period_usec; /* smallest expected period of the driver */
 
@@ -78,6 +80,7 @@ struct Bed {
         int64_t session_id; /* 0 = no open session */
         char patient_ref[64];
         char profile[64];
+        char phase[16]; /* "baseline" | "infusion" | "recovery"; "" without a session */
         bool session_auto; /* opened automatically: closes itself when idle */
         int64_t session_started_wall_ns;
         int64_t last_data_mono_ns;
@@ -123,12 +126,21 @@ void device_on_bus_record(Device *dev, const BusRecord *rec);
 Bed *bed_get(Daemon *d, const char *name); /* creates it when new */
 void bed_on_reading(Bed *b, const char *device, const Reading *r);
 void bed_tick(Bed *b, int64_t now_mono_ns);
+/* actor NULL: opened automatically on first data.  Replaces an automatic
+ * session.  0, -EBUSY (a user's session is open), -ENOENT (no such
+ * profile), -EINVAL (profile invalid), -errno. */
 int bed_session_start(Bed *b, const char *patient_ref, const char *profile, const char *actor);
+/* 0 or -ENOENT (no session). */
 int bed_session_stop(Bed *b, const char *actor, const char *reason);
+/* Records a marker and moves the phase.  0, -EINVAL (unknown kind), -ENOENT (no session). */
+int bed_mark(Bed *b, const char *kind, const char *text, const char *actor, int64_t *ret_wall_ns);
+/* The phase a marker kind moves a session to (NULL: none); *ret_valid says
+ * whether kind is one of infusion-start, dose, infusion-end, note. */
+const char *bed_marker_kind_phase(const char *kind, bool *ret_valid);
 void bed_free(Bed *b);
 /* A session left open by a previous run (crash, restart) continues. */
 void bed_session_resume(Bed *b, int64_t id, const char *patient_ref, const char *profile,
-                        int64_t started_ns);
+                        int64_t started_ns, bool automatic);
 const char *bed_phase(const Bed *b);
 
 /* daemon.c */
@@ -138,6 +150,9 @@ int daemon_run(Daemon *d);
 void daemon_free(Daemon *d);
 void daemon_device_state_changed(Daemon *d, Device *dev);
 void daemon_reading(Daemon *d, Device *dev, const Reading *r);
+/* Commits what asked for an immediate commit (a user's action) before its
+ * reply goes out, so "ok" means it is in the session log. */
+void daemon_commit_now(Daemon *d);
 /* Re-arms the alarm timer to the engine's next deadline. */
 void daemon_alarm_timer_update(Daemon *d);
 /* Loads [daemon] profile (if any) from DIR/profiles; logs and returns -errno. */

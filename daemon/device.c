@@ -115,10 +115,42 @@ static void host_log(DriverInstance *inst, int priority, const char *fmt, ...)
         log_full(priority, NULL, dev->cfg->name, dev->cfg->bed, 0, "%s", msg);
 }
 
+/* DECODE_ERRORS on the device's bed: raised by the first of the bed's
+ * devices in a burst, cleared when none of them is (decode_burst.h). */
+static void decode_errors_changed(Device *dev, bool on)
+{
+        Daemon *d = dev->daemon;
+        char detail[160];
+
+        if (!dev->bed->alarm)
+                return;
+        for (size_t i = 0; !on && i < d->n_devices; i++)
+                if (d->devices[i] != dev && d->devices[i]->bed == dev->bed &&
+                    d->devices[i]->decode_burst.on)
+                        return;
+        /* Short: an alarm's detail holds ALARM_DETAIL_MAX - 1 characters. */
+        snprintf(detail, sizeof(detail),
+                 "%s: %u damaged frames in %.0f s (%llu bad, %llu garbage bytes in all)",
+                 dev->cfg->name, decode_burst_recent(&dev->decode_burst, dev->arrival_mono_ns),
+                 (double)dev->decode_burst.window_ns / 1e9,
+                 (unsigned long long)dev->counters[DRIVER_COUNT_FRAMES_BAD],
+                 (unsigned long long)dev->counters[DRIVER_COUNT_BYTES_SKIPPED]);
+        alarm_bed_technical(dev->bed->alarm, ALARM_COND_DECODE_ERRORS, ALARM_PRIO_MEDIUM, on,
+                            on ? detail : NULL, now_mono_ns(), now_wall_ns());
+        daemon_alarm_timer_update(d);
+}
+
 static void host_count(DriverInstance *inst, DriverCounter which, unsigned n)
 {
-        if ((unsigned)which < _DRIVER_COUNT_MAX)
-                dev_of(inst)->counters[which] += n;
+        Device *dev = dev_of(inst);
+
+        if ((unsigned)which >= _DRIVER_COUNT_MAX)
+                return;
+        dev->counters[which] += n;
+        if ((which == DRIVER_COUNT_FRAMES_BAD || which == DRIVER_COUNT_BYTES_SKIPPED) &&
+            decode_burst_add(&dev->decode_burst, which == DRIVER_COUNT_FRAMES_BAD ? n : 0,
+                             which == DRIVER_COUNT_BYTES_SKIPPED ? n : 0, dev->arrival_mono_ns))
+                decode_errors_changed(dev, true);
 }
 
 static const RegMap *host_register_map(DriverInstance *inst)
@@ -444,11 +476,42 @@ void device_tick(Device *dev, int64_t now_mono_ns)
 {
         uint64_t limit_usec;
 
+        if (decode_burst_quiet(&dev->decode_burst, now_mono_ns))
+                decode_errors_changed(dev, false);
+
         if (dev->state != DEVICE_LIVE && dev->state != DEVICE_CONNECTING)
                 return;
         limit_usec = dev->min_period_usec * dev->daemon->config->stale_factor;
         if (limit_usec && now_mono_ns - dev->last_reading_mono_ns > (int64_t)limit_usec * 1000)
                 set_state(dev, DEVICE_STALE);
+}
+
+/* How often this device reports each parameter, for NO_DATA_<PARAM>.  A
+ * driver states its periods for its default rate, so they scale with the
+ * device's actual base period (a GE S/5 with interval = 10 reports every
+ * 10 s, not every 5). */
+static void declare_periods(Device *dev)
+{
+        const ParamPeriod *pp;
+        uint64_t shortest = 0;
+
+        if (!dev->bed->alarm)
+                return;
+        for (pp = dev->cfg->driver->periods; pp && pp->parameter; pp++)
+                if (!shortest || pp->period_usec < shortest)
+                        shortest = pp->period_usec;
+        for (pp = dev->cfg->driver->periods; pp && pp->parameter; pp++) {
+                uint64_t period = pp->period_usec;
+                if (shortest && dev->min_period_usec)
+                        period = (uint64_t)((double)period * (double)dev->min_period_usec /
+                                            (double)shortest);
+                (void)alarm_bed_set_period(dev->bed->alarm, pp->parameter, period);
+        }
+        /* A Modbus device reports every parameter of its map on every poll. */
+        for (size_t i = 0; dev->cfg->map && i < dev->cfg->map->n_params; i++)
+                if (!dev->cfg->map->params[i].episodic)
+                        (void)alarm_bed_set_period(dev->bed->alarm, dev->cfg->map->params[i].name,
+                                                   dev->cfg->map->poll_usec);
 }
 
 int device_new(Daemon *d, const DeviceConfig *cfg, Device **ret)
@@ -460,7 +523,10 @@ int device_new(Daemon *d, const DeviceConfig *cfg, Device **ret)
                 return -ENOMEM;
         dev->daemon = d;
         dev->cfg = cfg;
-        dev->state = DEVICE_DISCONNECTED;
+        /* Starts as "connecting" so that a port that cannot be opened at
+         * start-up is a state change like any later loss: it raises
+         * DEVICE_DISCONNECTED. */
+        dev->state = DEVICE_CONNECTING;
         dev->state_since_wall_ns = now_wall_ns();
         dev->bed = bed_get(d, cfg->bed);
         if (!dev->bed) {
@@ -496,6 +562,15 @@ int device_new(Daemon *d, const DeviceConfig *cfg, Device **ret)
                 dev->modbus.failed_polls = v ? (unsigned)strtoul(v, NULL, 10) : 3;
                 if (dev->modbus.failed_polls == 0)
                         dev->modbus.failed_polls = 1;
+        }
+        declare_periods(dev);
+        decode_burst_init(&dev->decode_burst, d->config->decode_error_burst,
+                          d->config->decode_error_window_usec);
+        /* A reload replaces the device: a burst its predecessor reported
+         * stays on until this one has seen a quiet window. */
+        if (dev->bed->alarm && alarm_bed_present(dev->bed->alarm, ALARM_COND_DECODE_ERRORS)) {
+                dev->decode_burst.on = true;
+                dev->decode_burst.last_damage_ns = now_mono_ns();
         }
         dev->driver_ready = true;
         *ret = dev;

@@ -297,6 +297,38 @@ int export_session_latest_for_bed(sqlite3 *db, const char *bed, ExportSession *r
                              0, bed, ret);
 }
 
+int export_sessions_foreach(sqlite3 *db, const char *bed, int64_t limit, export_session_fn fn,
+                            void *userdata)
+{
+        sqlite3_stmt *st = NULL;
+        int rc, r = 0;
+
+        /* Newest first: the list a nurse scans for "the session I just ran". */
+        rc = sqlite3_prepare_v2(db,
+                                "SELECT " SESSION_COLUMNS " FROM sessions "
+                                "WHERE ?1 IS NULL OR bed = ?1 "
+                                "ORDER BY started_ns DESC, id DESC LIMIT ?2",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return export_errno_from_sqlite(rc);
+        if (bed)
+                sqlite3_bind_text(st, 1, bed, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, limit > 0 ? limit : INT64_MAX);
+        while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                ExportSession sess;
+
+                r = session_from_row(st, &sess);
+                if (r < 0)
+                        break;
+                r = fn(userdata, &sess);
+                export_session_done(&sess);
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = export_errno_from_sqlite(rc);
+        sqlite3_finalize(st);
+        return r;
+}
+
 void export_session_done(ExportSession *s)
 {
         if (!s)
@@ -514,18 +546,17 @@ static int parameter_compare(const void *a, const void *b)
         return strcmp(x, y);
 }
 
-int export_parameters(sqlite3 *db, int64_t session_id, ExportRange range, char ***ret,
-                      size_t *ret_n)
+/* The first column of every row of sql (bound as prepare_range()) as a
+ * NULL-terminated string array. */
+static int query_strv(sqlite3 *db, const char *sql, int64_t session_id, ExportRange range,
+                      char ***ret, size_t *ret_n)
 {
         sqlite3_stmt *st;
         char **v = NULL;
         size_t n = 0, allocated = 0;
         int rc, r;
 
-        r = prepare_range(db,
-                          "SELECT DISTINCT parameter FROM readings "
-                          "WHERE session_id = ?1 AND wall_ns >= ?2 AND wall_ns < ?3",
-                          session_id, range, &st);
+        r = prepare_range(db, sql, session_id, range, &st);
         if (r < 0)
                 return r;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -561,9 +592,170 @@ int export_parameters(sqlite3 *db, int64_t session_id, ExportRange range, char *
                 export_strv_free(v);
                 return r;
         }
-        qsort(v, n, sizeof(char *), parameter_compare);
         *ret = v;
         if (ret_n)
                 *ret_n = n;
+        return 0;
+}
+
+int export_parameters(sqlite3 *db, int64_t session_id, ExportRange range, char ***ret,
+                      size_t *ret_n)
+{
+        size_t n = 0;
+        int r;
+
+        r = query_strv(db,
+                       "SELECT DISTINCT parameter FROM readings "
+                       "WHERE session_id = ?1 AND wall_ns >= ?2 AND wall_ns < ?3",
+                       session_id, range, ret, &n);
+        if (r < 0)
+                return r;
+        qsort(*ret, n, sizeof(char *), parameter_compare);
+        if (ret_n)
+                *ret_n = n;
+        return 0;
+}
+
+int export_devices(sqlite3 *db, int64_t session_id, ExportRange range, char ***ret, size_t *ret_n)
+{
+        return query_strv(db,
+                          "SELECT DISTINCT device FROM readings "
+                          "WHERE session_id = ?1 AND wall_ns >= ?2 AND wall_ns < ?3 "
+                          "ORDER BY device",
+                          session_id, range, ret, ret_n);
+}
+
+int export_session_extent(sqlite3 *db, int64_t session_id, ExportRange range, int64_t *ret_first_ns,
+                          int64_t *ret_last_ns)
+{
+        sqlite3_stmt *st;
+        int rc, r;
+
+        /* Each arm uses the (session_id, wall_ns) index or its table's small size. */
+        r = prepare_range(db,
+                          "SELECT min(f), max(l) FROM ("
+                          " SELECT min(wall_ns) AS f, max(wall_ns) AS l FROM readings"
+                          "  WHERE session_id = ?1 AND wall_ns >= ?2 AND wall_ns < ?3"
+                          " UNION ALL"
+                          " SELECT min(wall_ns), max(wall_ns) FROM alarm_events"
+                          "  WHERE session_id = ?1 AND wall_ns >= ?2 AND wall_ns < ?3"
+                          " UNION ALL"
+                          " SELECT min(wall_ns), max(wall_ns) FROM markers"
+                          "  WHERE session_id = ?1 AND wall_ns >= ?2 AND wall_ns < ?3)",
+                          session_id, range, &st);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+                        r = -ENOENT;
+                } else {
+                        *ret_first_ns = sqlite3_column_int64(st, 0);
+                        *ret_last_ns = sqlite3_column_int64(st, 1);
+                        r = 0;
+                }
+        } else {
+                r = export_errno_from_sqlite(rc);
+        }
+        sqlite3_finalize(st);
+        return r;
+}
+
+/* The first row of sql (bound as prepare_range(), ?4 = parameter, ?5 =
+ * offset when the statement has it): its columns as int64 and double, and
+ * whether column 0 was not NULL. */
+typedef struct StatsRow {
+        bool found;
+        int64_t i[3];
+        double d[3];
+} StatsRow;
+
+static int stats_row(sqlite3 *db, const char *sql, int64_t session_id, ExportRange range,
+                     const char *parameter, int64_t offset, StatsRow *ret)
+{
+        sqlite3_stmt *st;
+        int rc, r;
+
+        r = prepare_range(db, sql, session_id, range, &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 4, parameter, -1, SQLITE_STATIC);
+        if (sqlite3_bind_parameter_count(st) >= 5)
+                sqlite3_bind_int64(st, 5, offset);
+        *ret = (StatsRow){0};
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                int n = sqlite3_column_count(st);
+
+                ret->found = sqlite3_column_type(st, 0) != SQLITE_NULL;
+                for (int c = 0; c < n && c < 3; c++) {
+                        ret->i[c] = sqlite3_column_int64(st, c);
+                        ret->d[c] = sqlite3_column_double(st, c);
+                }
+                rc = SQLITE_DONE;
+        }
+        return step_finish(st, rc, 0);
+}
+
+#define STATS_WHERE "session_id = ?1 AND wall_ns >= ?2 AND wall_ns < ?3 AND parameter = ?4"
+#define STATS_VALUE_WHERE                                                                          \
+        STATS_WHERE " AND value IS NOT NULL AND status IN ('valid', 'questionable')"
+
+int export_parameter_stats(sqlite3 *db, int64_t session_id, ExportRange range,
+                           const char *parameter, ExportParameterStats *ret)
+{
+        ExportParameterStats s = {0};
+        StatsRow row;
+        int r;
+
+        r = stats_row(db, "SELECT count(*), min(value), max(value) FROM readings WHERE "
+                      STATS_VALUE_WHERE, session_id, range, parameter, 0, &row);
+        if (r < 0)
+                return r;
+        s.n_values = row.i[0];
+        s.min = row.d[1];
+        s.max = row.d[2];
+        r = stats_row(db, "SELECT count(*) FROM readings WHERE " STATS_WHERE, session_id, range,
+                      parameter, 0, &row);
+        if (r < 0)
+                return r;
+        s.n_without = row.i[0] - s.n_values;
+
+        if (s.n_values > 0) {
+                /* Two rows from the middle; the second only matters for an even count. */
+                sqlite3_stmt *st;
+                double mid[2] = {0, 0};
+                int rc, k = 0;
+
+                r = prepare_range(db,
+                                  "SELECT value FROM readings WHERE " STATS_VALUE_WHERE
+                                  " ORDER BY value LIMIT 2 OFFSET ?5",
+                                  session_id, range, &st);
+                if (r < 0)
+                        return r;
+                sqlite3_bind_text(st, 4, parameter, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(st, 5, (s.n_values - 1) / 2);
+                while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < 2)
+                        mid[k++] = sqlite3_column_double(st, 0);
+                r = step_finish(st, rc, 0);
+                if (r < 0)
+                        return r;
+                s.median = s.n_values % 2 == 0 && k == 2 ? (mid[0] + mid[1]) / 2 : mid[0];
+        }
+        if (s.n_values + s.n_without >= 2) {
+                /* The median spacing of this parameter's readings (any status):
+                 * what the monitor normally sends, which a gap is measured against. */
+                r = stats_row(db,
+                              "WITH t AS (SELECT wall_ns - lag(wall_ns) OVER (ORDER BY wall_ns) "
+                              "AS d FROM readings WHERE " STATS_WHERE ") "
+                              "SELECT d FROM t WHERE d > 0 ORDER BY d LIMIT 1 OFFSET "
+                              "(SELECT (count(*) - 1) / 2 FROM t WHERE d > 0)",
+                              session_id, range, parameter, 0, &row);
+                if (r < 0)
+                        return r;
+                if (row.found)
+                        s.interval_ns = row.i[0];
+        }
+        *ret = s;
         return 0;
 }

@@ -97,6 +97,12 @@ int export_session_by_id(sqlite3 *db, int64_t id, ExportSession *ret);
 int export_session_latest_for_bed(sqlite3 *db, const char *bed, ExportSession *ret);
 void export_session_done(ExportSession *s);
 
+/* Sessions newest first, of one bed or all (bed NULL), at most limit of them
+ * (0: all).  s is freed after the callback returns. */
+typedef int (*export_session_fn)(void *userdata, const ExportSession *s);
+int export_sessions_foreach(sqlite3 *db, const char *bed, int64_t limit, export_session_fn fn,
+                            void *userdata);
+
 /* Rows of one session inside range, ordered by wall_ns then insertion. */
 int export_readings_foreach(sqlite3 *db, int64_t session_id, ExportRange range,
                             export_reading_fn fn, void *userdata);
@@ -111,6 +117,30 @@ int export_markers_foreach(sqlite3 *db, int64_t session_id, ExportRange range, e
 int export_parameters(sqlite3 *db, int64_t session_id, ExportRange range, char ***ret,
                       size_t *ret_n);
 void export_strv_free(char **v);
+
+/* The distinct device names of a session's readings inside range, sorted by
+ * name; as export_parameters(). */
+int export_devices(sqlite3 *db, int64_t session_id, ExportRange range, char ***ret, size_t *ret_n);
+
+/* The first and last wall_ns of anything recorded for the session inside
+ * range (readings, alarm events, markers).  -ENOENT when there is nothing. */
+int export_session_extent(sqlite3 *db, int64_t session_id, ExportRange range, int64_t *ret_first_ns,
+                          int64_t *ret_last_ns);
+
+/* What a summary says about one parameter inside range.  Values count when
+ * they are shown anywhere: status valid or questionable and not NULL. */
+typedef struct ExportParameterStats {
+        int64_t n_values;     /* readings with a value */
+        int64_t n_without;    /* readings without one (invalid, unavailable, ...) */
+        double min, max;      /* meaningful when n_values > 0 */
+        double median;        /* the middle value, or the mean of the two middle ones */
+        int64_t interval_ns;  /* median time between consecutive readings; 0 with < 2 */
+} ExportParameterStats;
+
+/* Runs in SQLite (ORDER BY with OFFSET: SQLite's sorter spills to its temp
+ * store, so memory stays bounded for any session length). */
+int export_parameter_stats(sqlite3 *db, int64_t session_id, ExportRange range,
+                           const char *parameter, ExportParameterStats *ret);
 
 /* Last SQLite error of db as a negative errno (for callers without err). */
 int export_errno_from_sqlite(int sqlite_rc);

@@ -20,7 +20,10 @@
 #define MSGID_ALARM_ACK "c3d4e5f6a7b849309c1d2e3f4a5b6c73"
 #define MSGID_ALARM_ESCALATED "d4e5f6a7b8c94a41ad2e3f4a5b6c7d84"
 #define MSGID_ALARM_SILENCED "e5f6a7b8c9d04b52be3f4a5b6c7d8e95"
+#define MSGID_MARKER "0a7e3c5b9d2f4e18b6c4a2e0f8d6b4a1"
+#define MSGID_CONTROL_DENIED "5c8e1a3f7b9d4c26a0e2f4b6d8c0a2e3"
 #define MSGID_CONFIG "f6a7b8c9d0e14c63cf4a5b6c7d8e9fa6"
+#define MSGID_CLOCK_JUMP "a306ef474bfa4492947409f1b76bf58d"
 
 void log_setup(const char *ident);
 void log_set_max_level(int level);

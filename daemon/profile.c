@@ -57,6 +57,7 @@ enum {
         PROFILE_KEY_DESCRIPTION,
         PROFILE_KEY_NO_DATA_TIMEOUT,
         PROFILE_KEY_SENSOR_OFF_DELAY,
+        PROFILE_KEY_PARAMETER_NO_DATA_PERIODS,
         PROFILE_KEY_NIBP_CYCLE,
         PROFILE_KEY_NIBP_GRACE,
         PROFILE_KEY_REMINDER,
@@ -72,6 +73,7 @@ static const char *const profile_keys[_PROFILE_KEY_MAX] = {
     [PROFILE_KEY_DESCRIPTION] = "description",
     [PROFILE_KEY_NO_DATA_TIMEOUT] = "no_data_timeout",
     [PROFILE_KEY_SENSOR_OFF_DELAY] = "sensor_off_delay",
+    [PROFILE_KEY_PARAMETER_NO_DATA_PERIODS] = "parameter_no_data_periods",
     [PROFILE_KEY_NIBP_CYCLE] = "nibp_cycle",
     [PROFILE_KEY_NIBP_GRACE] = "nibp_grace",
     [PROFILE_KEY_REMINDER] = "reminder",
@@ -314,6 +316,18 @@ static void profile_key(ParseCtx *p, const char *key, const char *value)
                 else
                         pr->sensor_off_delay_usec = usec;
                 break;
+        case PROFILE_KEY_PARAMETER_NO_DATA_PERIODS: {
+                double x;
+                /* Two periods at the least: one late record is jitter, not a loss. */
+                if (parse_number(value, &x) < 0 || x != floor(x) || (x != 0 && (x < 2 || x > 20)))
+                        profile_error(p, p->line, key,
+                                      "must be 0 (off) or a whole number of periods between 2 "
+                                      "and 20, got \"%s\"",
+                                      value);
+                else
+                        pr->no_data_periods = (unsigned)x;
+                break;
+        }
         case PROFILE_KEY_NIBP_CYCLE:
                 if (conf_parse_seconds(value, 0, 7200, &usec) < 0 || (usec > 0 && usec < 60 * USEC))
                         profile_error(p, p->line, key,

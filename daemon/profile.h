@@ -8,6 +8,8 @@
  *   description = TEXT
  *   no_data_timeout = SECONDS    1 .. 30   (the product promises NO_DATA within 30 s)
  *   sensor_off_delay = SECONDS   1 .. 120
+ *   parameter_no_data_periods = N   0 (off) or 2 .. 20, default 3: NO_DATA_<PARAM>
+ *                                after N of the driver's periods without that parameter
  *   nibp_cycle = SECONDS         0 (off) or 60 .. 7200
  *   nibp_grace = SECONDS         0 .. 600
  *   reminder = SECONDS           10 .. 3600

@@ -610,14 +610,14 @@ void store_get_stats(const Store *s, StoreStats *ret)
 
 int store_open_sessions(Store *s,
                         void (*fn)(void *ud, int64_t id, const char *bed, const char *patient_ref,
-                                   const char *profile, int64_t started_ns),
+                                   const char *profile, int64_t started_ns, bool automatic),
                         void *ud)
 {
         sqlite3_stmt *st;
         int rc;
 
         rc = sqlite3_prepare_v2(s->db,
-                                "SELECT id, bed, patient_ref, profile, started_ns FROM sessions "
+                                "SELECT id, bed, patient_ref, profile, started_ns, opened_by FROM sessions "
                                 "WHERE ended_ns IS NULL ORDER BY id",
                                 -1, &st, NULL);
         if (rc != SQLITE_OK)
@@ -625,7 +625,8 @@ int store_open_sessions(Store *s,
         while ((rc = sqlite3_step(st)) == SQLITE_ROW)
                 fn(ud, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
                    (const char *)sqlite3_column_text(st, 2),
-                   (const char *)sqlite3_column_text(st, 3), sqlite3_column_int64(st, 4));
+                   (const char *)sqlite3_column_text(st, 3), sqlite3_column_int64(st, 4),
+                   strcmp((const char *)sqlite3_column_text(st, 5), "auto") == 0);
         sqlite3_finalize(st);
         return rc == SQLITE_DONE ? 0 : sqlite_to_errno(rc);
 }
@@ -642,4 +643,24 @@ int64_t store_next_alarm_id(Store *s)
                 next = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);
         return next;
+}
+
+const char *store_session_phase(Store *s, int64_t session_id)
+{
+        sqlite3_stmt *st;
+        const char *phase = "baseline";
+
+        if (sqlite3_prepare_v2(s->db,
+                               "SELECT kind FROM markers WHERE session_id = ?1 AND kind IN "
+                               "('infusion-start','infusion-end') ORDER BY wall_ns DESC, id DESC "
+                               "LIMIT 1",
+                               -1, &st, NULL) != SQLITE_OK)
+                return phase;
+        sqlite3_bind_int64(st, 1, session_id);
+        if (sqlite3_step(st) == SQLITE_ROW)
+                phase = strcmp((const char *)sqlite3_column_text(st, 0), "infusion-start") == 0
+                                ? "infusion"
+                                : "recovery";
+        sqlite3_finalize(st);
+        return phase;
 }

@@ -96,9 +96,14 @@ void store_get_stats(const Store *s, StoreStats *ret);
 /* Calls fn for every session still open in the file (after a restart). */
 int store_open_sessions(Store *s, void (*fn)(void *ud, int64_t id, const char *bed,
                                              const char *patient_ref, const char *profile,
-                                             int64_t started_ns),
+                                             int64_t started_ns, bool automatic),
                         void *ud);
 
 /* 1 + the largest alarm_id in the file, so alarm ids stay unique across restarts. */
 int64_t store_next_alarm_id(Store *s);
 
+
+/* The phase a session's markers put it in: "baseline" (none), "infusion"
+ * (last phase marker infusion-start) or "recovery" (infusion-end).  For
+ * resuming a session after a restart; reads committed rows only. */
+const char *store_session_phase(Store *s, int64_t session_id);

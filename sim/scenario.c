@@ -31,6 +31,10 @@
  *       sensor-off SENSOR      report DISCONT (sensor off) for SENSOR;
  *                              without "for": until "sensor-on SENSOR" or the end
  *       sensor-on SENSOR       end an open sensor-off
+ *       module-off SENSOR      the module is taken out: its values are not in the
+ *                              records at all (the group does not exist); without
+ *                              "for": until "module-on SENSOR" or the end
+ *       module-on SENSOR       end an open module-off
  *       silence                send nothing (the line stays up)
  *       hangup                 cable pulled: the line goes down (see vitals-sim --help)
  *       stale-nibp             no new cuff measurement starts; the last result
@@ -111,6 +115,7 @@ typedef enum WindowKind {
         WINDOW_SILENCE,
         WINDOW_HANGUP,
         WINDOW_STALE_NIBP,
+        WINDOW_MODULE_OFF, /* the parameter is not reported at all */
         WINDOW_EXCEPTION, /* Modbus: answer with exception `arg` */
         WINDOW_DELAY,     /* Modbus: answer `arg` seconds late */
         WINDOW_BAD_CRC,   /* Modbus RTU: answer with a wrong CRC */
@@ -126,6 +131,7 @@ typedef struct Window {
 } Window;
 
 typedef struct SensorOn {
+        WindowKind kind; /* the window it closes: WINDOW_SENSOR_OFF or WINDOW_MODULE_OFF */
         ScenarioSensor sensor;
         double time_s;
 } SensorOn;
@@ -816,19 +822,23 @@ static int parse_at(Parser *p)
                         if (r < 0)
                                 return r;
                         i += 2;
-                } else if (word_eq(word, "sensor_off") || word_eq(word, "sensor_on")) {
-                        bool off = word_eq(word, "sensor_off");
+                } else if (word_eq(word, "sensor_off") || word_eq(word, "sensor_on") ||
+                           word_eq(word, "module_off") || word_eq(word, "module_on")) {
+                        bool off = word_eq(word, "sensor_off") || word_eq(word, "module_off");
+                        WindowKind kind = word_eq(word, "sensor_off") || word_eq(word, "sensor_on")
+                                              ? WINDOW_SENSOR_OFF
+                                              : WINDOW_MODULE_OFF;
 
                         sensor = arg ? sensor_from_string(arg) : _SCENARIO_SENSOR_INVALID;
                         if (sensor == _SCENARIO_SENSOR_INVALID)
                                 return fail(p, "%s: expected a sensor (ecg, spo2, nibp, temp, co2)",
                                             word);
                         if (off)
-                                r = add_window(p, WINDOW_SENSOR_OFF, sensor, t, duration);
+                                r = add_window(p, kind, sensor, t, duration);
                         else if (duration > 0)
-                                return fail(p, "'for' does not apply to sensor-on");
+                                return fail(p, "'for' does not apply to %s", word);
                         else {
-                                SensorOn on = {.sensor = sensor, .time_s = t};
+                                SensorOn on = {.kind = kind, .sensor = sensor, .time_s = t};
 
                                 r = APPEND(p->s, sensor_ons, on) < 0 ? fail_oom(p) : 0;
                         }
@@ -897,9 +907,9 @@ static int parse_at(Parser *p)
                 else
                         return fail(p,
                                     "unknown item '%s' (expected a parameter such as hr, spo2, "
-                                    "nibp_sys, or nibp, sensor-off, sensor-on, silence, "
-                                    "hangup, stale-nibp, garbage, damage, note, or for Modbus "
-                                    "exception, delay, bad-crc, drop)",
+                                    "nibp_sys, or nibp, sensor-off, sensor-on, module-off, "
+                                    "module-on, silence, hangup, stale-nibp, garbage, damage, "
+                                    "note, or for Modbus exception, delay, bad-crc, drop)",
                                     word);
         }
         return 0;
@@ -1157,7 +1167,8 @@ static bool window_active(const Scenario *s, WindowKind kind, ScenarioSensor sen
         for (size_t i = 0; i < s->n_windows; i++) {
                 const Window *w = &s->windows[i];
 
-                if (w->kind != kind || (kind == WINDOW_SENSOR_OFF && w->sensor != sensor))
+                if (w->kind != kind || ((kind == WINDOW_SENSOR_OFF || kind == WINDOW_MODULE_OFF) &&
+                                        w->sensor != sensor))
                         continue;
                 if (w->start_s <= t + TIME_EPSILON && t < w->end_s - TIME_EPSILON)
                         return true;
@@ -1265,7 +1276,8 @@ static void filter_nibp(Scenario *s)
 
                 if (m->start_s < busy_until - TIME_EPSILON ||
                     window_active(s, WINDOW_STALE_NIBP, _SCENARIO_SENSOR_INVALID, m->start_s) ||
-                    window_active(s, WINDOW_SENSOR_OFF, SCENARIO_SENSOR_NIBP, m->start_s))
+                    window_active(s, WINDOW_SENSOR_OFF, SCENARIO_SENSOR_NIBP, m->start_s) ||
+                    window_active(s, WINDOW_MODULE_OFF, SCENARIO_SENSOR_NIBP, m->start_s))
                         continue;
                 busy_until = m->start_s + s->nibp_duration_s;
                 s->nibp[kept++] = *m;
@@ -1343,14 +1355,17 @@ static int finalize(Parser *p)
         if (r < 0)
                 return r;
 
-        /* Close open-ended sensor-off windows at the next matching sensor-on. */
+        /* Close open-ended sensor-off and module-off windows at the next
+         * matching sensor-on / module-on. */
         for (size_t i = 0; i < s->n_windows; i++) {
                 Window *w = &s->windows[i];
 
-                if (w->kind != WINDOW_SENSOR_OFF || !w->open_ended)
+                if ((w->kind != WINDOW_SENSOR_OFF && w->kind != WINDOW_MODULE_OFF) ||
+                    !w->open_ended)
                         continue;
                 for (size_t j = 0; j < s->n_sensor_ons; j++)
-                        if (s->sensor_ons[j].sensor == w->sensor &&
+                        if (s->sensor_ons[j].kind == w->kind &&
+                            s->sensor_ons[j].sensor == w->sensor &&
                             s->sensor_ons[j].time_s > w->start_s &&
                             s->sensor_ons[j].time_s < w->end_s)
                                 w->end_s = s->sensor_ons[j].time_s;
@@ -1592,7 +1607,7 @@ static void sample_nibp(const Scenario *s, double t, uint64_t seed, ScenarioSamp
         ssize_t running = -1, shown = -1;
         uint32_t label = 0;
 
-        if (!s->nibp_used)
+        if (!s->nibp_used || window_active(s, WINDOW_MODULE_OFF, SCENARIO_SENSOR_NIBP, t))
                 return;
 
         /* The latest measurement started at or before t, and the latest
@@ -1686,19 +1701,25 @@ int scenario_sample(const Scenario *s, double t_s, uint64_t seed, ScenarioSample
         ret->hangup = window_active(s, WINDOW_HANGUP, _SCENARIO_SENSOR_INVALID, t);
         ret->silent = ret->hangup || window_active(s, WINDOW_SILENCE, _SCENARIO_SENSOR_INVALID, t);
 
-        if (s->param_used[SCENARIO_HR])
+        /* A module taken out: its group is not in the record at all. */
+        if (s->param_used[SCENARIO_HR] &&
+            !window_active(s, WINDOW_MODULE_OFF, SCENARIO_SENSOR_ECG, t))
                 b->ecg_hr = monitor_value(s, SCENARIO_HR, t, seed, record, 1);
-        if (s->param_used[SCENARIO_SPO2] || s->param_used[SCENARIO_PR]) {
+        if ((s->param_used[SCENARIO_SPO2] || s->param_used[SCENARIO_PR]) &&
+            !window_active(s, WINDOW_MODULE_OFF, SCENARIO_SENSOR_SPO2, t)) {
                 b->spo2 = monitor_value(s, SCENARIO_SPO2, t, seed, record, 100);
                 b->spo2_pr = monitor_value(s, SCENARIO_PR, t, seed, record, 1);
                 b->spo2_status = SCENARIO_GROUP_EXISTS_ACTIVE;
         }
-        if (s->param_used[SCENARIO_TEMP])
+        if (s->param_used[SCENARIO_TEMP] &&
+            !window_active(s, WINDOW_MODULE_OFF, SCENARIO_SENSOR_TEMP, t))
                 b->t1 = monitor_value(s, SCENARIO_TEMP, t, seed, record, 100);
-        if (s->param_used[SCENARIO_ETCO2])
-                b->co2_et = monitor_value(s, SCENARIO_ETCO2, t, seed, record, 100);
-        if (s->param_used[SCENARIO_RR])
-                b->co2_rr = monitor_value(s, SCENARIO_RR, t, seed, record, 1);
+        if (!window_active(s, WINDOW_MODULE_OFF, SCENARIO_SENSOR_CO2, t)) {
+                if (s->param_used[SCENARIO_ETCO2])
+                        b->co2_et = monitor_value(s, SCENARIO_ETCO2, t, seed, record, 100);
+                if (s->param_used[SCENARIO_RR])
+                        b->co2_rr = monitor_value(s, SCENARIO_RR, t, seed, record, 1);
+        }
 
         sample_nibp(s, t, seed, ret);
         return 0;

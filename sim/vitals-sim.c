@@ -172,8 +172,8 @@ static void help(void)
             "  --port PATH         use this serial device (or pty slave) instead of a new pty\n"
             "  --baud N            line speed (default: the protocol's, 19200 for ge-s5)\n"
             "  --link PATH         keep PATH a symlink to the current pty; a scenario 'hangup'\n"
-            "                      re-creates the pty and re-points PATH, so point the daemon\n"
-            "                      at PATH\n"
+            "                      removes PATH, re-creates the pty and points PATH at it\n"
+            "                      again, so point the daemon at PATH\n"
             "  --seed N            seed for noise and garbage bytes (default 1)\n"
             "  --duration SECONDS  exit after this many real seconds (default 0: run until\n"
             "                      killed; after the scenario's end the last values repeat)\n"
@@ -211,8 +211,8 @@ static void help(void)
             "\n"
             "Cable pulls: a scenario's 'hangup' closes the pty (the reader sees a hang-up),\n"
             "waits, then opens a new pty whose path is printed as a further line on stdout\n"
-            "and, with --link, swapped in behind PATH.  On a --port device it closes and\n"
-            "re-opens the device.\n"
+            "and, with --link, swapped in behind PATH (gone while the line is down).  On a\n"
+            "--port device it closes and re-opens the device.\n"
             "\n"
             "Scenario syntax: sim/scenarios/README.md.  SIGTERM or SIGINT exit with status 0.\n",
             VITALS_DATADIR "/scenarios", VITALS_SYSCONFDIR "/modbus");
@@ -716,6 +716,13 @@ static void line_down(Sim *s, const char *why)
         if (s->down)
                 return;
         log_info("%s: closing %s", why, s->port.path);
+        /* The link goes with the line, as /dev/serial/by-id/ loses an
+         * unplugged adapter: a reader retrying meanwhile must not open
+         * whatever pty the kernel hands out next under the old number. */
+        if (s->opt.link && s->linked[0]) {
+                (void)sim_link_remove(s->opt.link, s->linked);
+                s->linked[0] = '\0';
+        }
         sim_port_close(&s->port);
         out_drop(s);
         s->down = true;

@@ -8,12 +8,15 @@ plain lines otherwise).  --seconds N bounds the run.  At the end it prints
 where the session log is and how to export it.
 """
 import argparse
+import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ap = argparse.ArgumentParser(prog="./run.sh demo")
@@ -22,7 +25,6 @@ ap.add_argument("--seconds", type=float, default=0,
                 help="stop after this many seconds (default: until Ctrl-C)")
 ap.add_argument("--time-scale", type=float, default=60,
                 help="scenario minutes per real second x60 (default 60: a 110-minute session in ~2 min)")
-ap.add_argument("--keep", action="store_true", help="keep the state directory")
 args = ap.parse_args()
 
 build = os.path.abspath(args.build)
@@ -85,6 +87,40 @@ try:
     if d.poll() is not None:
         sys.exit("vitalsd did not start; see " + os.path.join(wd, "vitalsd.log"))
 
+    # The nurse's part, as she would do it with vitalsctl: start each
+    # patient's session under a pseudonym, mark infusion start and end at the
+    # scenario's times (10:00 and 50:00), and a dose on chair-2.
+    def act(obj):
+        try:
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            c.settimeout(5)
+            c.connect(sock)
+            c.send(json.dumps(obj).encode())
+            c.recv(1 << 16)
+            c.close()
+        except OSError:
+            pass
+
+    stop_nurse = threading.Event()
+
+    def nurse():
+        t0 = time.monotonic()
+        for i, bed in enumerate(beds):
+            act({"type": "session-start", "bed": bed, "patient_ref": "DEMO-%03d" % (i + 1)})
+        plan = sorted([(10 * 60, bed, "infusion-start", "ketamine 0.5 mg/kg over 40 min")
+                       for bed in beds] +
+                      [(25 * 60, "chair-2", "dose", "ondansetron 4 mg IV")] +
+                      [(50 * 60, bed, "infusion-end", None) for bed in beds])
+        for at, bed, kind, text in plan:
+            if stop_nurse.wait(max(0, t0 + at / args.time_scale - time.monotonic())):
+                return
+            obj = {"type": "mark", "bed": bed, "kind": kind}
+            if text:
+                obj["text"] = text
+            act(obj)
+
+    threading.Thread(target=nurse, daemon=True).start()
+
     print("vitals-logger demo: 3 beds, ketamine-session scenario at x%g" % args.time_scale,
           flush=True)
     print("(SAFETY: a recorder and secondary notification only; the bedside monitor's own "
@@ -97,6 +133,7 @@ try:
     except KeyboardInterrupt:
         pass
     print()
+    stop_nurse.set()
     subprocess.run([vitalsctl, "--socket", sock, "status"])
 finally:
     cleanup()
@@ -106,5 +143,7 @@ print("\nSession log: %s" % db)
 print("Export a bed's session, e.g.:")
 print("  %s export --state-dir %s --bed chair-1 --format csv" % (vitalsctl, state))
 print("  %s export --state-dir %s --bed chair-1 --format json --output chair-1.json" %
+      (vitalsctl, state))
+print("  %s export --state-dir %s --bed chair-1 --format pdf --output chair-1.pdf" %
       (vitalsctl, state))
 print("Logs: %s/vitalsd.log" % wd)

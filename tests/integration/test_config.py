@@ -32,6 +32,10 @@ BAD = [
     ("driver option out of range", GOOD.replace("interval = 10", "interval = 2"), 10, "interval"),
     ("unknown driver option", GOOD + "speed = 3\n", 11, "speed: unknown key for driver ge-s5"),
     ("duplicate key", GOOD + "interval = 5\n", 11, "set twice"),
+    ("decode-error burst out of range", GOOD.replace("tick = 1", "decode_error_burst = 101"), 2,
+     "decode_error_burst: must be 0 (off) or a whole number"),
+    ("decode-error window of no time", GOOD.replace("tick = 1", "decode_error_window = 0"), 2,
+     "decode_error_window: must be seconds between 1 and 600"),
 ]
 
 

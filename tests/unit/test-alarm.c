@@ -9,7 +9,8 @@
  * at a tick's time goes first), so "at exactly t0 + 10 s" means exactly.
  * The profile is the shipped ketamine-infusion one, spelled out in code
  * (test-profile.c checks that the file says the same), with latching off
- * unless a row turns it on.
+ * unless a row turns it on.  The runner also hands the engine a pair of
+ * clocks every tick (alarm_engine_clock()); a CLOCK row steps the wall clock.
  */
 #include <errno.h>
 #include <math.h>
@@ -64,6 +65,16 @@ static void latch_high(AlarmProfile *p)
         p->latch[ALARM_PRIO_HIGH] = true;
 }
 
+static void latch_medium(AlarmProfile *p)
+{
+        p->latch[ALARM_PRIO_MEDIUM] = true;
+}
+
+static void no_parameter_no_data(AlarmProfile *p)
+{
+        p->no_data_periods = 0;
+}
+
 static void hr_high_is_low(AlarmProfile *p)
 {
         for (size_t i = 0; i < p->n_rules; i++)
@@ -82,6 +93,8 @@ typedef enum InputKind {
         IN_ACK_ID, /* acknowledge id `value` */
         IN_SILENCE,
         IN_TECH,
+        IN_PERIOD, /* declare parameter `name` reported every `value` seconds */
+        IN_CLOCK,  /* the wall clock steps by `value` seconds */
 } InputKind;
 
 typedef struct Input {
@@ -110,7 +123,7 @@ typedef struct Scenario {
         const char *name;
         void (*tweak)(AlarmProfile *p);
         double until;
-        Input in[16];
+        Input in[20];
         Expect out[12];
 } Scenario;
 
@@ -134,6 +147,10 @@ typedef struct Scenario {
 #define SILENCE(T, SECONDS, RC) {.kind = IN_SILENCE, .t = (T), .value = (SECONDS), .rc = (RC)}
 #define TECH(T, COND, PRIO, ON)                                                                    \
         {.kind = IN_TECH, .t = (T), .name = (COND), .prio = (PRIO), .on = (ON)}
+#define PERIOD(T, P, SECONDS) {.kind = IN_PERIOD, .t = (T), .name = (P), .value = (SECONDS)}
+#define CLOCK(T, STEP) {.kind = IN_CLOCK, .t = (T), .value = (STEP)}
+/* A GE S/5 at its default rate: HR, SpO2 and PR every 5 s. */
+#define GE_PERIODS(T) PERIOD(T, "HR", 5), PERIOD(T, "SPO2", 5), PERIOD(T, "PR", 5)
 
 #define EV(T, C, S) {(T), (C), (S), -1, -1}
 #define EVP(T, C, S, P, A) {(T), (C), (S), (P), (A)}
@@ -158,6 +175,15 @@ static const Scenario scenarios[] = {
          30,
          {SERIES(5, 14, "SPO2", 91), READ(15.5, "SPO2", 95), SERIES(16, 25, "SPO2", 95)},
          {EVP(15, "SPO2_LOW", "active", MEDIUM, 1), EV(20.5, "SPO2_LOW", "inactive")}},
+        {"HR exactly at the upper limit (120) never alarms", NULL, 40,
+         {SERIES(0, 30, "HR", 120)},
+         {{0}}},
+        {"HR one step past the upper limit (121) alarms after the 10 s on-delay", NULL, 15,
+         {SERIES(0, 15, "HR", 121)},
+         {EVP(10, "HR_HIGH", "active", MEDIUM, 1)}},
+        {"HR exactly at the lower limit (50) never alarms; 49 alarms after 10 s", NULL, 45,
+         {SERIES(0, 20, "HR", 50), SERIES(21, 40, "HR", 49)},
+         {EVP(31, "HR_LOW", "active", MEDIUM, 1)}},
 
         /* Hysteresis and off-delay. */
         {"hysteresis: 92.9 keeps an active SpO2 alarm, 93.0 clears it after the off-delay", NULL,
@@ -170,6 +196,14 @@ static const Scenario scenarios[] = {
         {"a value hovering 91.5/92.5 after an alarm keeps one alarm, no flapping", NULL, 100,
          {SERIES(0, 10, "SPO2", 91), SERIES_EVERY(11, 99, 2, "SPO2", 91.5),
           SERIES_EVERY(12, 98, 2, "SPO2", 92.5)},
+         {EV(10, "SPO2_LOW", "active")}},
+        {"hysteresis above: 115.1 keeps an active HR alarm, 115 clears it after the off-delay",
+         NULL, 45,
+         {SERIES(0, 10, "HR", 125), SERIES(11, 30, "HR", 115.1), SERIES(31, 40, "HR", 115)},
+         {EV(10, "HR_HIGH", "active"), EV(36, "HR_HIGH", "inactive")}},
+        {"back in range for 4.9 s is not enough to clear (off-delay edge)", NULL, 30,
+         {SERIES(0, 10, "SPO2", 91), READ(11, "SPO2", 95), READ(15.9, "SPO2", 91),
+          SERIES(16, 25, "SPO2", 91)},
          {EV(10, "SPO2_LOW", "active")}},
         {"the off-delay starts again when the value returns into the hysteresis band", NULL, 30,
          {SERIES(0, 10, "SPO2", 91), SERIES(11, 13, "SPO2", 95), READ(14, "SPO2", 92.5),
@@ -199,6 +233,13 @@ static const Scenario scenarios[] = {
           NIBP(90, "NIBP_SYS", 150), NIBP(120, "NIBP_SYS", 185)},
          {EV(0, "NIBP_SYS_ELEVATED", "active"), EV(90, "NIBP_SYS_ELEVATED", "inactive"),
           EV(120, "NIBP_SYS_HIGH", "active"), EV(120, "NIBP_SYS_ELEVATED", "active")}},
+        {"NIBP systolic exactly 180 is elevated, not high; 181 is high", NULL, 15,
+         {NIBP(0, "NIBP_SYS", 180), NIBP(10, "NIBP_SYS", 181)},
+         {EVP(0, "NIBP_SYS_ELEVATED", "active", MEDIUM, 1),
+          EVP(10, "NIBP_SYS_HIGH", "active", HIGH, 1)}},
+        {"NIBP systolic exactly 90 is not low; 89 is", NULL, 15,
+         {NIBP(0, "NIBP_SYS", 90), NIBP(10, "NIBP_SYS", 89)},
+         {EVP(10, "NIBP_SYS_LOW", "active", MEDIUM, 1)}},
         {"NIBP diastolic 105 is medium, systolic 85 is low-pressure medium", NULL, 5,
          {NIBP(0, "NIBP_DIA", 105), NIBP(1, "NIBP_SYS", 85)},
          {EVP(0, "NIBP_DIA_ELEVATED", "active", MEDIUM, 1),
@@ -233,6 +274,10 @@ static const Scenario scenarios[] = {
          {SERIES(0, 390, "HR", 130)},
          {EVP(10, "HR_HIGH", "active", LOW, 1), EVP(130, "HR_HIGH", "escalated", MEDIUM, 1),
           EVP(250, "HR_HIGH", "escalated", HIGH, 1)}},
+
+        {"an alarm acknowledged 0.1 s before its escalation does not escalate", NULL, 200,
+         {SERIES(0, 200, "HR", 130), ACK(129.9, "HR_HIGH", 0)},
+         {EVP(10, "HR_HIGH", "active", MEDIUM, 1), EVP(129.9, "HR_HIGH", "acknowledged", MEDIUM, 0)}},
 
         /* Acknowledgement and reminders. */
         {"an acknowledged alarm reminds every 180 s while present and never escalates", NULL, 400,
@@ -271,6 +316,19 @@ static const Scenario scenarios[] = {
          {EVP(10, "HR_HIGH", "active", MEDIUM, 1), EV(20, SILENCE_COND, "silenced"),
           EVP(30, SILENCE_COND, "silence-broken", MEDIUM, 1),
           EVP(30, "SPO2_DESAT", "active", HIGH, 1), EVP(40, "SPO2_LOW", "active", MEDIUM, 1)}},
+        {"a silence ends at exactly 120 s: an equal alarm at 139.9 is quiet, one at 140 rings",
+         NULL, 145,
+         {SERIES(0, 145, "HR", 130), ACK(12, "HR_HIGH", 0), SILENCE(20, 120, 0),
+          READ(129.9, "SPO2", 91), SERIES(130, 145, "SPO2", 91), NIBP(140, "NIBP_DIA", 105)},
+         {EV(10, "HR_HIGH", "active"), EV(12, "HR_HIGH", "acknowledged"),
+          EVP(20, SILENCE_COND, "silenced", MEDIUM, 0), EVP(139.9, "SPO2_LOW", "active", MEDIUM, 0),
+          EVP(140, SILENCE_COND, "silence-ended", MEDIUM, 1),
+          EVP(140, "NIBP_DIA_ELEVATED", "active", MEDIUM, 1)}},
+        {"with nothing present, any new condition breaks through a silence", NULL, 25,
+         {SILENCE(0, 60, 0), SERIES(10, 25, "HR", 130)},
+         {EVP(0, SILENCE_COND, "silenced", ALARM_PRIO_NONE, 0),
+          EVP(20, SILENCE_COND, "silence-broken", ALARM_PRIO_NONE, 1),
+          EVP(20, "HR_HIGH", "active", MEDIUM, 1)}},
         {"a reminder due during a silence waits for its end", NULL, 280,
          {SERIES(0, 280, "HR", 130), ACK(12, "HR_HIGH", 0), SILENCE(150, 120, 0)},
          {EV(10, "HR_HIGH", "active"), EV(12, "HR_HIGH", "acknowledged"),
@@ -287,6 +345,10 @@ static const Scenario scenarios[] = {
         {"NO_DATA with high latching stays latched after data returns", latch_high, 45,
          {SESSION(0, true, "baseline"), READ(40, "HR", 80)},
          {EV(30, "NO_DATA", "active"), EV(40, "NO_DATA", "latched")}},
+        {"a reading 29.9 s after the last one keeps NO_DATA away", NULL, 90,
+         {SESSION(0, true, "baseline"), READ(1, "HR", 80), READ(30.9, "HR", 80),
+          READ(60.8, "HR", 80)},
+         {{0}}},
         {"no NO_DATA without a session", NULL, 100,
          {READ(1, "HR", 80)},
          {{0}}},
@@ -320,6 +382,77 @@ static const Scenario scenarios[] = {
           TECH(15, ALARM_COND_STORE_FAILURE, HIGH, true), SESSION(20, false, NULL)},
          {EV(10, "HR_HIGH", "active"), EV(15, "STORE_FAILURE", "active"),
           EV(20, "HR_HIGH", "inactive")}},
+
+        /* No data of one parameter: 3 periods, while the bed still talks. */
+        {"SpO2 gone for 3 periods while HR still arrives: NO_DATA_SPO2 at exactly 15 s; SpO2 "
+         "clears it",
+         NULL, 45,
+         {SESSION(0, true, "baseline"), GE_PERIODS(0), SERIES_EVERY(0, 45, 5, "HR", 80),
+          SERIES_EVERY(0, 10, 5, "SPO2", 97), READ(40, "SPO2", 97)},
+         {EVP(25, "NO_DATA_SPO2", "active", MEDIUM, 1),
+          EVP(40, "NO_DATA_SPO2", "inactive", MEDIUM, 0)}},
+        {"SpO2 back after 14.9 s is not missing", NULL, 40,
+         {SESSION(0, true, "baseline"), GE_PERIODS(0), SERIES_EVERY(0, 40, 5, "HR", 80),
+          READ(0, "SPO2", 97), READ(14.9, "SPO2", 97), READ(29.8, "SPO2", 97)},
+         {{0}}},
+        {"a bed gone wholly quiet is NO_DATA alone; when only HR returns, SpO2 is missing", NULL,
+         55,
+         {SESSION(0, true, "baseline"), GE_PERIODS(0), SERIES_EVERY(0, 10, 5, "HR", 80),
+          SERIES_EVERY(0, 10, 5, "SPO2", 97), READ(50, "HR", 80)},
+         {EVP(40, "NO_DATA", "active", HIGH, 1), EV(50, "NO_DATA", "inactive"),
+          EVP(50, "NO_DATA_SPO2", "active", MEDIUM, 1)}},
+        {"one record bringing HR and SpO2 back after a silence raises no NO_DATA_SPO2 in between",
+         NULL, 55,
+         {SESSION(0, true, "baseline"), GE_PERIODS(0), SERIES_EVERY(0, 10, 5, "HR", 80),
+          SERIES_EVERY(0, 10, 5, "SPO2", 97), READ(50, "HR", 80), READ(50, "SPO2", 97)},
+         {EV(40, "NO_DATA", "active"), EV(50, "NO_DATA", "inactive")}},
+        {"a watched parameter that never arrives is missing 3 periods after the session starts",
+         NULL, 20,
+         {SESSION(0, true, "baseline"), GE_PERIODS(0), SERIES_EVERY(0, 20, 5, "HR", 80)},
+         {EVP(15, "NO_DATA_SPO2", "active", MEDIUM, 1)}},
+        {"undeclared parameters and episodic NIBP are never missing", NULL, 60,
+         {SESSION(0, true, "baseline"), PERIOD(0, "HR", 5), SERIES_EVERY(0, 60, 5, "HR", 80)},
+         {{0}}},
+        {"parameter_no_data_periods = 0 turns NO_DATA_<PARAM> off", no_parameter_no_data, 30,
+         {SESSION(0, true, "baseline"), GE_PERIODS(0), SERIES_EVERY(0, 30, 5, "HR", 80)},
+         {{0}}},
+        {"closing the session ends NO_DATA_SPO2; without a session nothing is missing", NULL, 60,
+         {SESSION(0, true, "baseline"), GE_PERIODS(0), SERIES_EVERY(0, 60, 5, "HR", 80),
+          SESSION(20, false, NULL)},
+         {EV(15, "NO_DATA_SPO2", "active"), EV(20, "NO_DATA_SPO2", "inactive")}},
+        {"the shortest period declared for a parameter wins", NULL, 10,
+         {SESSION(0, true, "baseline"), PERIOD(0, "HR", 1), PERIOD(0, "SPO2", 5),
+          PERIOD(0, "SPO2", 2), SERIES(0, 10, "HR", 80), READ(0, "SPO2", 97)},
+         {EV(6, "NO_DATA_SPO2", "active")}},
+        {"an unavailable SpO2 ends NO_DATA_SPO2; SENSOR_OFF_SPO2 then judges it", NULL, 50,
+         {SESSION(0, true, "baseline"), GE_PERIODS(0), SERIES_EVERY(0, 50, 5, "HR", 80),
+          READ(0, "SPO2", 97), SERIES_ST(30, 50, "SPO2", 0, READING_UNAVAILABLE, 0)},
+         {EV(15, "NO_DATA_SPO2", "active"), EV(30, "NO_DATA_SPO2", "inactive"),
+          EVP(40, "SENSOR_OFF_SPO2", "active", MEDIUM, 1)}},
+
+        /* Wall-clock steps. */
+        {"a wall-clock step of +2.5 s raises CLOCK_JUMP medium; it clears by itself 60 s later",
+         NULL, 80,
+         {CLOCK(10, 2.5)},
+         {EVP(10, "CLOCK_JUMP", "active", MEDIUM, 1), EVP(70, "CLOCK_JUMP", "inactive", MEDIUM, 0)}},
+        {"a step of exactly 2 s is not a jump; -2.1 s is", NULL, 85,
+         {CLOCK(10, 2.0), CLOCK(20, -2.1)},
+         {EV(20, "CLOCK_JUMP", "active"), EV(80, "CLOCK_JUMP", "inactive")}},
+        {"a second step while present holds CLOCK_JUMP 60 s from the latest", NULL, 105,
+         {CLOCK(10, 5), CLOCK(40, -5)},
+         {EV(10, "CLOCK_JUMP", "active"), EV(100, "CLOCK_JUMP", "inactive")}},
+        {"an acknowledged CLOCK_JUMP still clears by itself", NULL, 75,
+         {CLOCK(10, 30), ACK(15, "CLOCK_JUMP", 0)},
+         {EV(10, "CLOCK_JUMP", "active"), EV(15, "CLOCK_JUMP", "acknowledged"),
+          EV(70, "CLOCK_JUMP", "inactive")}},
+        {"a site that latches medium keeps CLOCK_JUMP until a nurse acknowledges it",
+         latch_medium, 85,
+         {CLOCK(10, 30), ACK(80, "CLOCK_JUMP", 0)},
+         {EV(10, "CLOCK_JUMP", "active"), EV(70, "CLOCK_JUMP", "latched"),
+          EV(80, "CLOCK_JUMP", "inactive")}},
+        {"CLOCK_JUMP outlives the session that saw it", NULL, 75,
+         {SESSION(0, true, "baseline"), CLOCK(10, 3600), SESSION(20, false, NULL)},
+         {EV(10, "CLOCK_JUMP", "active"), EV(70, "CLOCK_JUMP", "inactive")}},
 };
 
 /* ---- the runner ------------------------------------------------------------ */
@@ -330,6 +463,7 @@ typedef struct Seen {
         char condition[ALARM_CONDITION_MAX];
         char state[24];
         char actor[ALARM_ACTOR_MAX];
+        char detail[ALARM_DETAIL_MAX];
         AlarmEventKind kind;
         AlarmPriority prio;
         bool announce;
@@ -340,6 +474,7 @@ typedef struct Seen {
 typedef struct Recorder {
         Seen ev[256];
         size_t n;
+        int64_t wall_step; /* the sum of CLOCK steps so far: wall = WALL0 + mono + this */
 } Recorder;
 
 static void record(void *userdata, const AlarmEvent *ev)
@@ -355,13 +490,14 @@ static void record(void *userdata, const AlarmEvent *ev)
         snprintf(s->condition, sizeof(s->condition), "%s", ev->condition);
         snprintf(s->state, sizeof(s->state), "%s", ev->state);
         snprintf(s->actor, sizeof(s->actor), "%s", ev->actor);
+        snprintf(s->detail, sizeof(s->detail), "%s", ev->detail ? ev->detail : "");
         s->kind = ev->kind;
         s->prio = ev->priority;
         s->announce = ev->announce;
         s->technical = ev->technical;
         s->value = ev->value;
         s->limit = ev->limit;
-        CHECK(ev->wall_ns == WALL0 + ev->mono_ns);
+        CHECK(ev->wall_ns == WALL0 + ev->mono_ns + rec->wall_step);
         CHECK(ev->bed && ev->state && ev->actor && ev->condition);
 }
 
@@ -422,6 +558,7 @@ static int64_t last_id_of(const Recorder *rec, const char *condition)
 static void apply(AlarmEngine *e, Recorder *rec, const Input *in, int64_t t)
 {
         AlarmBed *b = alarm_bed_get(e, in->bed ? in->bed : "bed1");
+        int64_t wall = WALL0 + t + rec->wall_step;
         int r;
 
         switch (in->kind) {
@@ -429,29 +566,36 @@ static void apply(AlarmEngine *e, Recorder *rec, const Input *in, int64_t t)
                 Reading rd = {.value = in->value, .status = in->status, .flags = in->flags};
                 reading_set_name(&rd, in->name, "");
                 rd.mono_ns = t;
-                rd.wall_ns = WALL0 + t;
-                alarm_bed_reading(b, &rd, t, WALL0 + t);
+                rd.wall_ns = wall;
+                alarm_bed_reading(b, &rd, t, wall);
                 break;
         }
         case IN_SESSION:
-                alarm_bed_set_session(b, in->on, in->name, t, WALL0 + t);
+                alarm_bed_set_session(b, in->on, in->name, t, wall);
                 break;
         case IN_ACK:
-                r = alarm_engine_ack(e, last_id_of(rec, in->name), NURSE, t, WALL0 + t);
+                r = alarm_engine_ack(e, last_id_of(rec, in->name), NURSE, t, wall);
                 CHECK_INT(r, in->rc);
                 break;
         case IN_ACK_ID:
-                r = alarm_engine_ack(e, (int64_t)in->value, NURSE, t, WALL0 + t);
+                r = alarm_engine_ack(e, (int64_t)in->value, NURSE, t, wall);
                 CHECK_INT(r, in->rc);
                 break;
         case IN_SILENCE:
                 r = alarm_engine_silence(e, alarm_bed_name(b), (uint64_t)(in->value * 1e6), NURSE,
-                                         t, WALL0 + t);
+                                         t, wall);
                 CHECK_INT(r, in->rc);
                 break;
         case IN_TECH:
-                r = alarm_bed_technical(b, in->name, in->prio, in->on, NULL, t, WALL0 + t);
+                r = alarm_bed_technical(b, in->name, in->prio, in->on, NULL, t, wall);
                 CHECK_INT(r, in->rc);
+                break;
+        case IN_PERIOD:
+                CHECK_INT(alarm_bed_set_period(b, in->name, (uint64_t)(in->value * 1e6)), 0);
+                break;
+        case IN_CLOCK:
+                /* Seen by the next alarm_engine_clock(), as in the daemon's tick. */
+                rec->wall_step += ns_of(in->value);
                 break;
         default:
                 break;
@@ -498,7 +642,8 @@ static void run_scenario(const Scenario *sc)
                         apply(e, &rec, &items[next].in, items[next].t_ns);
                         next++;
                 } else {
-                        alarm_engine_tick(e, tick, WALL0 + tick);
+                        alarm_engine_clock(e, tick, WALL0 + tick + rec.wall_step);
+                        alarm_engine_tick(e, tick, WALL0 + tick + rec.wall_step);
                         tick += TICK_NS;
                 }
         }
@@ -625,7 +770,7 @@ TEST(list_orders_by_priority_then_activation)
         AlarmInfo info[8];
         size_t n;
 
-        alarm_bed_technical(b, ALARM_COND_CLOCK_JUMP, ALARM_PRIO_LOW, true, "wall clock +5 s",
+        alarm_bed_technical(b, ALARM_COND_DECODE_ERRORS, ALARM_PRIO_LOW, true, "ttyUSB0: 5 bad",
                             ns_of(0), WALL0);
         for (int t = 0; t <= 10; t++)
                 reading(e, "bed1", t, "HR", 130, 0); /* HR_HIGH medium at 10 */
@@ -638,9 +783,9 @@ TEST(list_orders_by_priority_then_activation)
         CHECK_STR(info[1].condition, "SPO2_DESAT");
         CHECK_STR(info[2].condition, "HR_HIGH");
         CHECK_STR(info[3].condition, "NIBP_DIA_ELEVATED");
-        CHECK_STR(info[4].condition, "CLOCK_JUMP");
+        CHECK_STR(info[4].condition, "DECODE_ERRORS");
         CHECK(info[4].technical);
-        CHECK_STR(info[4].detail, "wall clock +5 s");
+        CHECK_STR(info[4].detail, "ttyUSB0: 5 bad");
         CHECK_STR(info[0].state, "active");
         CHECK_STR(info[0].bed, "bed1");
         CHECK_INT(info[1].since_wall_ns, WALL0 + ns_of(12));
@@ -706,6 +851,9 @@ TEST(technical_priority_rises_with_an_escalated_event_and_never_drops)
         CHECK_INT(alarm_bed_technical(b, "NO_DATA", ALARM_PRIO_HIGH, true, NULL, 0, 0), -EINVAL);
         CHECK_INT(alarm_bed_technical(b, "SENSOR_OFF_SPO2", ALARM_PRIO_HIGH, true, NULL, 0, 0),
                   -EINVAL);
+        CHECK_INT(alarm_bed_technical(b, "NO_DATA_SPO2", ALARM_PRIO_HIGH, true, NULL, 0, 0),
+                  -EINVAL);
+        CHECK_INT(alarm_bed_technical(b, "CLOCK_JUMP", ALARM_PRIO_HIGH, true, NULL, 0, 0), -EINVAL);
         CHECK_INT(alarm_bed_technical(b, "SPO2_LOW", ALARM_PRIO_HIGH, true, NULL, 0, 0), -EINVAL);
         CHECK_INT(alarm_bed_technical(b, "bad name", ALARM_PRIO_HIGH, true, NULL, 0, 0), -EINVAL);
         CHECK_INT(alarm_bed_technical(b, "X", ALARM_PRIO_NONE, true, NULL, 0, 0), -EINVAL);
@@ -796,6 +944,83 @@ TEST(profile_change_keeps_surviving_rules_and_ends_removed_ones)
         alarm_engine_free(e);
 }
 
+TEST(clock_steps_are_judged_tick_to_tick_so_slewing_never_alarms)
+{
+        AlarmEngine *e = engine_with("bed1", NULL);
+        int64_t drift = 0;
+
+        /* The first pair only sets the reference, however far apart. */
+        CHECK_INT(alarm_engine_clock(e, 0, WALL0 + 3600 * NS), 0);
+        /* 15 s of drift over 100 s, 0.15 s per tick: never a step. */
+        for (int i = 1; i <= 1000; i++) {
+                drift += NS / 10 + NS / 20;
+                CHECK_INT(alarm_engine_clock(e, i * TICK_NS, WALL0 + 3600 * NS + i * TICK_NS + drift),
+                          0);
+        }
+        CHECK_INT(rec.n, 0);
+        /* One step of 2.001 s is. */
+        rec.wall_step = 3600 * NS + drift + 2001000000LL; /* what record() expects */
+        CHECK_INT(alarm_engine_clock(e, 1001 * TICK_NS,
+                                     WALL0 + 3600 * NS + 1001 * TICK_NS + drift + 2001000000LL),
+                  2001000000LL);
+        CHECK_INT(rec.n, 1);
+        CHECK_STR(rec.ev[0].condition, "CLOCK_JUMP");
+        CHECK(rec.ev[0].technical);
+        CHECK_DBL(rec.ev[0].value, 2.001, 1e-9);
+        CHECK_DBL(rec.ev[0].limit, 2, 1e-9);
+        CHECK_STR(rec.ev[0].detail, "wall clock stepped forward by 2.001 s against the monotonic clock");
+        CHECK_INT(alarm_engine_next_deadline(e), 1001 * TICK_NS + 60 * NS);
+        alarm_engine_free(e);
+}
+
+TEST(periods_are_checked_and_bounded)
+{
+        AlarmEngine *e = engine_with("bed1", NULL);
+        AlarmBed *b = alarm_bed_get(e, "bed1");
+        char name[16];
+
+        CHECK_INT(alarm_bed_set_period(b, "SPO2", 0), -EINVAL);
+        CHECK_INT(alarm_bed_set_period(b, "", 5 * USEC), -EINVAL);
+        CHECK_INT(alarm_bed_set_period(b, NULL, 5 * USEC), -EINVAL);
+        CHECK_INT(alarm_bed_set_period(b, "A_PARAMETER_NAME_TOO_LONG", 5 * USEC), -EINVAL);
+        for (int i = 0; i < ALARM_PERIODS_MAX; i++) {
+                snprintf(name, sizeof(name), "P%d", i);
+                CHECK_INT(alarm_bed_set_period(b, name, 5 * USEC), 0);
+        }
+        CHECK_INT(alarm_bed_set_period(b, "ONE_MORE", 5 * USEC), -ENOSPC);
+        CHECK_INT(alarm_bed_set_period(b, "P3", 1 * USEC), 0); /* known: takes the shorter */
+        alarm_bed_clear_periods(b);
+        CHECK_INT(alarm_bed_set_period(b, "ONE_MORE", 5 * USEC), 0);
+        alarm_engine_free(e);
+}
+
+TEST(next_deadline_of_a_missing_parameter)
+{
+        AlarmEngine *e = engine_with("bed1", NULL);
+        AlarmBed *b = alarm_bed_get(e, "bed1");
+
+        alarm_bed_set_period(b, "SPO2", 5 * USEC);
+        alarm_bed_set_period(b, "HR", 5 * USEC);
+        alarm_bed_set_session(b, true, "baseline", ns_of(0), WALL0);
+        reading(e, "bed1", 1, "SPO2", 97, 0);
+        reading(e, "bed1", 1, "HR", 80, 0);
+        /* One record, one time: nothing arrived after either, so only
+         * NO_DATA (1 + 30 s) is pending. */
+        CHECK_INT(alarm_engine_next_deadline(e), ns_of(31));
+        /* HR alone at 6: SpO2 is due missing at 1 + 3 × 5 s. */
+        reading(e, "bed1", 6, "HR", 80, 0);
+        CHECK_INT(alarm_engine_next_deadline(e), ns_of(16));
+        alarm_bed_tick(b, ns_of(15.999), WALL0 + ns_of(15.999));
+        CHECK_INT(rec.n, 0);
+        alarm_bed_tick(b, ns_of(16), WALL0 + ns_of(16));
+        CHECK_INT(rec.n, 1);
+        CHECK_STR(rec.ev[0].condition, "NO_DATA_SPO2");
+        CHECK_STR(rec.ev[0].detail, "SPO2: no reading for 15 s (expected every 5 s)");
+        /* A present condition is no deadline (the timer must not spin). */
+        CHECK_INT(alarm_engine_next_deadline(e), ns_of(36));
+        alarm_engine_free(e);
+}
+
 TEST(strings)
 {
         CHECK_STR(alarm_priority_to_string(ALARM_PRIO_HIGH), "high");
@@ -812,6 +1037,9 @@ TEST(strings)
         CHECK(!alarm_condition_name_valid("A_NAME_THAT_IS_FAR_TOO_LONG_FOR_IT"));
         CHECK(alarm_condition_name_reserved("NO_DATA"));
         CHECK(alarm_condition_name_reserved("SENSOR_OFF_HR"));
+        CHECK(alarm_condition_name_reserved("NO_DATA_SPO2"));
+        CHECK(alarm_condition_name_reserved("CLOCK_JUMP"));
+        CHECK(alarm_condition_name_reserved("DECODE_ERRORS"));
         CHECK(!alarm_condition_name_reserved("SPO2_LOW"));
 }
 
@@ -828,6 +1056,9 @@ int main(void)
         RUN(silence_of_all_beds_and_its_errors);
         RUN(ack_all_acknowledges_active_and_resets_latched);
         RUN(profile_change_keeps_surviving_rules_and_ends_removed_ones);
+        RUN(clock_steps_are_judged_tick_to_tick_so_slewing_never_alarms);
+        RUN(periods_are_checked_and_bounded);
+        RUN(next_deadline_of_a_missing_parameter);
         RUN(strings);
         return testlib_finish();
 }

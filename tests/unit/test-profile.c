@@ -72,6 +72,8 @@ TEST(shipped_ketamine_profile_has_the_design_values)
         CHECK_INT(p.no_data_usec, 30 * USEC);
         CHECK_INT(p.no_data_priority, ALARM_PRIO_HIGH);
         CHECK_INT(p.sensor_off_delay_usec, 10 * USEC);
+        CHECK_INT(p.no_data_periods, 3);
+        CHECK_INT(p.param_no_data_priority, ALARM_PRIO_MEDIUM);
         CHECK_INT(p.nibp_cycle_usec, 300 * USEC);
         CHECK_INT(p.nibp_grace_usec, 60 * USEC);
         CHECK_INT(p.nibp_overdue_priority, ALARM_PRIO_LOW);
@@ -183,6 +185,15 @@ static const BadProfile bad_profiles[] = {
          "no_data_timeout", "between 1 and 30"},
         {"an NIBP cycle shorter than a minute", "[profile]\nnibp_cycle = 30\n[rule A]\n" RULE_OK,
          2, "nibp_cycle", "0 (off)"},
+        {"a parameter no-data check of one period (jitter, not a loss)",
+         "[profile]\nparameter_no_data_periods = 1\n[rule A]\n" RULE_OK, 2,
+         "parameter_no_data_periods", "between 2 and 20"},
+        {"a parameter no-data check of 2.5 periods",
+         "[profile]\nparameter_no_data_periods = 2.5\n[rule A]\n" RULE_OK, 2,
+         "parameter_no_data_periods", "whole number"},
+        {"a rule named after a per-parameter technical condition", "[rule NO_DATA_SPO2]\n" RULE_OK,
+         1, "", "technical condition"},
+        {"a rule named CLOCK_JUMP", "[rule CLOCK_JUMP]\n" RULE_OK, 1, "", "technical condition"},
         {"latch that is not yes or no", "[profile]\nlatch_high = maybe\n[rule A]\n" RULE_OK, 2,
          "latch_high", "yes or no"},
         {"a negative hysteresis", "[rule A]\n" RULE_OK "hysteresis = -1\n", 5, "hysteresis",
@@ -256,6 +267,7 @@ TEST(blanks_bom_crlf_and_semicolon_comments_are_fine)
                            "[profile]\r\n"
                            "  description = indented keys are fine ; with a comment\r\n"
                            "\tescalate = 90\r\n"
+                           "parameter_no_data_periods = 0\r\n"
                            "[ rule HR_HIGH ]\r\n"
                            "    parameter = HR\r\n"
                            "    above = 120.5\r\n"
@@ -267,6 +279,7 @@ TEST(blanks_bom_crlf_and_semicolon_comments_are_fine)
         CHECK_STR(p.name, "good");
         CHECK_STR(p.description, "indented keys are fine");
         CHECK_INT(p.escalate_usec, 90 * USEC);
+        CHECK_INT(p.no_data_periods, 0);
         CHECK_INT(p.n_rules, 1);
         CHECK_STR(p.rules[0].condition, "HR_HIGH");
         CHECK_DBL(p.rules[0].limit, 120.5, 0);

@@ -603,6 +603,55 @@ TEST(modbus_fault_windows_and_drop)
         }
 }
 
+static unsigned spo2_seen, hr_seen;
+
+static void count_reading(void *userdata, const Reading *r)
+{
+        if (strcmp(r->parameter, "SPO2") == 0)
+                spo2_seen++;
+        if (strcmp(r->parameter, "HR") == 0)
+                hr_seen++;
+}
+
+/* module-off: the parameter is absent from the record, not "sensor off";
+ * through the real codec no reading of it comes out at all. */
+TEST(module_off_leaves_the_parameter_out_of_the_record)
+{
+        Scenario *s = parse_ok("end 5:00\n"
+                               "at 0:00 hr 76 spo2 97\n"
+                               "at 1:00 module-off spo2 for 0:30\n"
+                               "at 2:00 module-off ecg\n"
+                               "at 2:20 sensor-on ecg\n"
+                               "at 2:40 module-on ecg\n");
+        GeS5DecodeState state = {0};
+        uint8_t record[GE_S5_DISPL_RECORD_LEN];
+        ScenarioSample x;
+
+        if (!s)
+                return;
+        x = sample_at(s, 60);
+        CHECK_INT(x.basic.spo2_status, 0);
+        CHECK_INT(x.basic.ecg_hr, 76);
+        CHECK_INT(sample_at(s, 90).basic.spo2, 9700);
+        /* sensor-on does not end a module-off; module-on does. */
+        CHECK_INT(sample_at(s, 150).basic.ecg_hr, GE_S5_DATA_INVALID);
+        CHECK_INT(sample_at(s, 160).basic.ecg_hr, 76);
+
+        spo2_seen = hr_seen = 0;
+        for (double t = 55; t < 95; t += scenario_interval_s(s)) {
+                size_t len;
+
+                CHECK_INT(scenario_sample(s, t, 1, &x), 0);
+                len = ge_s5_build_displ_record(&x.basic, record, sizeof(record));
+                CHECK_INT(ge_s5_decode_record(record, len, &state, count_reading, NULL),
+                          GE_S5_RECORD_PHDB);
+        }
+        /* Records at 55 ... 90 s: SpO2 out from 60 to 90. */
+        CHECK_INT(hr_seen, 8);
+        CHECK_INT(spo2_seen, 2);
+        scenario_free(s);
+}
+
 int main(int argc, char *argv[])
 {
         if (argc < 2)
@@ -624,5 +673,6 @@ int main(int argc, char *argv[])
         RUN(after_the_end_values_freeze);
         RUN(steady_scenario_round_trips_through_the_codec);
         RUN(modbus_fault_windows_and_drop);
+        RUN(module_off_leaves_the_parameter_out_of_the_record);
         return testlib_finish();
 }

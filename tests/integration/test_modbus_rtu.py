@@ -30,7 +30,7 @@ sim = ModbusSim(wd, "line", "modbus-rtu", ["--map", "gateway-int16", "--scenario
                                            wd + "/one.scn", "--slave", "1",
                                            "--slave", "2:" + wd + "/two.scn"])
 common = {"driver": "modbus", "port": sim.port, "map": "gateway-int16",
-          "response_timeout_ms": "300", "byte_timeout_ms": "50", "failed_polls": "3"}
+          "response_timeout_ms": "600", "byte_timeout_ms": "100", "failed_polls": "3"}
 d = Daemon(wd, {"one": dict(common, bed="chair-1", slave="1"),
                 "two": dict(common, bed="chair-2", slave="2")},
            {"reconnect_min": "0.5", "reconnect_max": "2"})
@@ -62,14 +62,14 @@ check({r["device"] for r in one} == {"one"} and {r["device"] for r in two} == {"
       "readings name their device")
 
 # Slave 2 kept its pace while slave 1 was silent (17 s .. 25 s): its
-# readings never stall for longer than the poll interval plus slave 1's
-# timeouts.
+# readings never stall for longer than the poll interval plus one of slave
+# 1's timeouts (0.6 s) and some slack for a busy machine.
 t = lambda iso: datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
 hr2 = sorted(t(r["time"]) for r in two if r["parameter"] == "HR")
 first = min(t(r["time"]) for r in one + two)
 window = [x for x in hr2 if first + 17 <= x <= first + 26]
 gaps = [b - a for a, b in zip(window, window[1:])]
-check(len(window) >= 6 and max(gaps) < 2.0,
+check(len(window) >= 6 and max(gaps) < 2.5,
       "slave 2 polled on while slave 1 was silent (%d readings, longest gap %.2f s)"
       % (len(window), max(gaps) if gaps else -1))
 

@@ -70,9 +70,11 @@ def run(name, stuck):
     finally:
         if sub:
             sub.close()
-        d.stop()
-        for p in peers:
-            p.stop()
+        try:
+            d.stop()
+        finally:
+            for p in peers:
+                p.stop()
 
     desat = [t for t, e in sub.events if e["type"] == "alarm" and e["bed"] == "chair-1" and
              e["condition"] == "SPO2_DESAT" and e["state"] == "active"]

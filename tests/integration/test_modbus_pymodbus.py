@@ -72,8 +72,10 @@ try:
     time.sleep(2.5)
     counters = modbus_counters(d, "gw")
 finally:
-    d.stop()
-    peer.stop()
+    try:
+        d.stop()
+    finally:
+        peer.stop()
 
 check(counters.get("exceptions", 0) >= 2, "pymodbus's exceptions are counted: %r" % counters)
 

@@ -44,8 +44,10 @@ try:
     c1, c2 = modbus_counters(d, "one"), modbus_counters(d, "two")
     states = (d.device("one")["state"], d.device("two")["state"])
 finally:
-    d.stop()
-    sim.stop()
+    try:
+        d.stop()
+    finally:
+        sim.stop()
 
 check(states == ("live", "live"), "both devices live again at the end: %r" % (states,))
 check(c1.get("crc_errors", 0) >= 3 and c1.get("timeouts", 0) >= 3,

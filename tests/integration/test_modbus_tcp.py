@@ -49,8 +49,10 @@ try:
     counters = modbus_counters(d, "gw")
     state = d.device("gw")["state"]
 finally:
-    d.stop()
-    sim.stop()
+    try:
+        d.stop()
+    finally:
+        sim.stop()
 
 check(state == "live", "the device is live again after every fault (%s)" % state)
 check(counters.get("exceptions", 0) >= 3 and counters.get("timeouts", 0) >= 3 and

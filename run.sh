@@ -13,7 +13,7 @@ DEBS=(meson ninja-build pkg-config gcc libc6-dev
       libsystemd-dev libserialport-dev libmodbus-dev libsqlite3-dev libinih-dev
       libjson-c-dev libcairo2-dev libncurses-dev
       python3 sqlite3 tmux socat bash-completion python3-hl7 poppler-utils
-      systemd man-db debhelper dpkg-dev lintian)
+      systemd man-db debhelper dpkg-dev lintian python3-pymodbus)
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -232,6 +232,7 @@ bool alarm_condition_name_reserved(const char *name)
 {
         return engine_owned_name(name) || strcmp(name, ALARM_COND_DEVICE_DISCONNECTED) == 0 ||
                strcmp(name, ALARM_COND_DECODE_ERRORS) == 0 ||
+               strcmp(name, ALARM_COND_MODBUS_ERRORS) == 0 ||
                strcmp(name, ALARM_COND_STORE_FAILURE) == 0;
 }
 

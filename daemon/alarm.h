@@ -98,6 +98,7 @@
 /* Technical conditions the core raises through alarm_bed_technical(). */
 #define ALARM_COND_DEVICE_DISCONNECTED "DEVICE_DISCONNECTED"
 #define ALARM_COND_DECODE_ERRORS "DECODE_ERRORS"
+#define ALARM_COND_MODBUS_ERRORS "MODBUS_ERRORS" /* a device answers polls wrongly */
 #define ALARM_COND_STORE_FAILURE "STORE_FAILURE"
 
 /* A step of the wall clock against the monotonic clock larger than this is

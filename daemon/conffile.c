@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conffile.h"
 #include "log.h"
+#include "regmap_conf.h"
 
 typedef struct ParseCtx {
         Config *c;
@@ -361,6 +363,166 @@ static bool option_known(const Driver *drv, const char *key)
         return false;
 }
 
+/* --- Modbus devices ------------------------------------------------------ */
+
+static void map_error(void *userdata, const char *file, unsigned line, const char *key,
+                      const char *msg)
+{
+        Config *c = userdata;
+
+        if (key)
+                log_full(LOG_ERR, MSGID_CONFIG, NULL, NULL, 0, "%s:%u: %s: %s", file, line, key, msg);
+        else
+                log_full(LOG_ERR, MSGID_CONFIG, NULL, NULL, 0, "%s:%u: %s", file, line, msg);
+        c->n_errors++;
+}
+
+static unsigned option_line(const DeviceConfig *d, const char *key)
+{
+        for (size_t i = 0; i < d->n_options; i++)
+                if (strcmp(d->options[i].key, key) == 0)
+                        return d->options[i].line;
+        return d->line_no;
+}
+
+/* port = tcp://HOST:PORT (HOST may be [IPv6]) or the path of a serial line. */
+static void modbus_port(ParseCtx *p, DeviceConfig *d)
+{
+        const char *rest, *colon;
+        unsigned long long u;
+
+        if (strncmp(d->port, "tcp://", 6) != 0) {
+                if (d->port[0] != '/')
+                        config_error(p, "port",
+                                     "must be a serial device path (RTU) or tcp://HOST:PORT, got "
+                                     "\"%s\"",
+                                     d->port);
+                return;
+        }
+        rest = d->port + 6;
+        colon = strrchr(rest, ':');
+        if (!colon || colon == rest || parse_uint(colon + 1, 1, 65535, &u) < 0) {
+                config_error(p, "port", "must be tcp://HOST:PORT with PORT 1..65535, got \"%s\"",
+                             d->port);
+                return;
+        }
+        if (rest[0] == '[' && colon[-1] == ']')
+                d->tcp_host = strndup(rest + 1, (size_t)(colon - rest - 2));
+        else
+                d->tcp_host = strndup(rest, (size_t)(colon - rest));
+        d->tcp_port = (unsigned)u;
+        if (d->tcp_host && !d->tcp_host[0])
+                config_error(p, "port", "names no host: \"%s\"", d->port);
+}
+
+static void modbus_finish(Config *c, DeviceConfig *d)
+{
+        ParseCtx p = {.c = c, .file = d->file, .line = d->line_no};
+        const char *name = device_config_option(d, "map");
+        static const char *const line_keys[] = {"baud", "parity", "data_bits", "stop_bits", "flow",
+                                                NULL};
+        char *path = NULL;
+        long slave;
+
+        if (d->port) {
+                p.line = d->line_no;
+                modbus_port(&p, d);
+        }
+        for (size_t i = 0; d->tcp_host && line_keys[i]; i++)
+                if (device_config_option(d, line_keys[i])) {
+                        p.line = option_line(d, line_keys[i]);
+                        config_error(&p, line_keys[i], "applies to an RTU line, not to %s",
+                                     d->port);
+                }
+        if (!d->tcp_host && device_config_option(d, "flow")) {
+                p.line = option_line(d, "flow");
+                config_error(&p, "flow", "a Modbus RTU line has no flow control");
+        }
+        slave = strtol(device_config_option_or_default(d, "slave"), NULL, 10);
+        if (!d->tcp_host && (slave < 1 || slave > 247)) {
+                p.line = option_line(d, "slave");
+                config_error(&p, "slave", "an RTU slave address is 1 to 247 (0 is broadcast), got %ld",
+                             slave);
+        }
+        p.line = option_line(d, "map");
+        if (!name) {
+                config_error(&p, "map", "missing in [device %s] (driver modbus needs a register map)",
+                             d->name);
+                return;
+        }
+        if (!regmap_name_valid(name)) {
+                config_error(&p, "map", "must be a map name (modbus/NAME.conf), got \"%s\"", name);
+                return;
+        }
+        /* A map two devices share is parsed (and its problems told) once. */
+        for (DeviceConfig *o = c->devices; o < d; o++) {
+                const char *oname = o->driver && o->driver->transport == TRANSPORT_MODBUS
+                                            ? device_config_option(o, "map")
+                                            : NULL;
+                if (!oname || strcmp(oname, name) != 0)
+                        continue;
+                if (o->map) {
+                        d->map = malloc(sizeof(*d->map));
+                        if (d->map)
+                                *d->map = *o->map;
+                }
+                return;
+        }
+        if (asprintf(&path, "%s/modbus/%s.conf", c->dir, name) < 0)
+                return;
+        if (access(path, F_OK) < 0) {
+                config_error(&p, "map", "no register map \"%s\" (looked for %s)", name, path);
+                free(path);
+                return;
+        }
+        d->map = malloc(sizeof(*d->map));
+        if (d->map && regmap_load(path, d->map, map_error, c) != 0) {
+                free(d->map);
+                d->map = NULL;
+        }
+        free(path);
+}
+
+static bool same_line(const LineSettings *a, const LineSettings *b)
+{
+        return a->baud == b->baud && a->data_bits == b->data_bits && a->parity == b->parity &&
+               a->stop_bits == b->stop_bits;
+}
+
+/* Devices on one bus (RTU line, TCP endpoint) need distinct addresses, and
+ * on a line the same line settings. */
+static void modbus_check_buses(Config *c)
+{
+        for (size_t i = 0; i < c->n_devices; i++) {
+                DeviceConfig *a = &c->devices[i];
+
+                if (!a->driver || a->driver->transport != TRANSPORT_MODBUS || !a->port)
+                        continue;
+                for (size_t j = i + 1; j < c->n_devices; j++) {
+                        DeviceConfig *b = &c->devices[j];
+                        ParseCtx p = {.c = c, .file = b->file, .line = b->line_no};
+
+                        if (!b->driver || b->driver->transport != TRANSPORT_MODBUS || !b->port ||
+                            strcmp(a->port, b->port) != 0)
+                                continue;
+                        if (strcmp(device_config_option_or_default(a, "slave"),
+                                   device_config_option_or_default(b, "slave")) == 0) {
+                                p.line = option_line(b, "slave");
+                                config_error(&p, "slave",
+                                             "[device %s] and [device %s] (%s:%u) both use address "
+                                             "%s on %s",
+                                             b->name, a->name, a->file, a->line_no,
+                                             device_config_option_or_default(b, "slave"), b->port);
+                        }
+                        if (!b->tcp_host && !same_line(&a->line, &b->line))
+                                config_error(&p, NULL,
+                                             "[device %s] shares the line %s with [device %s] "
+                                             "(%s:%u) but not its baud, parity, data or stop bits",
+                                             b->name, b->port, a->name, a->file, a->line_no);
+                }
+        }
+}
+
 static void device_finish(Config *c, DeviceConfig *d)
 {
         ParseCtx p = {.c = c, .file = d->file, .line = d->line_no};
@@ -424,6 +586,8 @@ static void device_finish(Config *c, DeviceConfig *d)
                                 d->line.stop_bits = (int)u;
                 }
         }
+        if (d->driver->transport == TRANSPORT_MODBUS)
+                modbus_finish(c, d);
 }
 
 static int parse_file(Config *c, const char *path)
@@ -505,6 +669,7 @@ int config_load(const char *path, Config **ret)
 
         for (size_t i = 0; i < c->n_devices; i++)
                 device_finish(c, &c->devices[i]);
+        modbus_check_buses(c);
         if (c->reconnect_min_usec > c->reconnect_max_usec) {
                 log_error("%s: reconnect_min is larger than reconnect_max", path);
                 c->n_errors++;
@@ -532,6 +697,8 @@ void config_free(Config *c)
                 free(d->port);
                 free(d->bed);
                 free(d->file);
+                free(d->map);
+                free(d->tcp_host);
                 for (size_t k = 0; k < d->n_options; k++) {
                         free(d->options[k].key);
                         free(d->options[k].value);
@@ -553,5 +720,17 @@ const char *device_config_option(const DeviceConfig *d, const char *key)
         for (size_t i = 0; i < d->n_options; i++)
                 if (strcmp(d->options[i].key, key) == 0)
                         return d->options[i].value;
+        return NULL;
+}
+
+const char *device_config_option_or_default(const DeviceConfig *d, const char *key)
+{
+        const char *v = device_config_option(d, key);
+
+        if (v || !d->driver)
+                return v;
+        for (const DriverOption *o = d->driver->options; o && o->key; o++)
+                if (strcmp(o->key, key) == 0)
+                        return o->default_value;
         return NULL;
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "driver.h"
+#include "regmap.h"
 
 #define CONFIG_MAX_DEVICE_OPTIONS 16
 
@@ -33,6 +34,11 @@ typedef struct DeviceConfig {
         size_t n_options;
         char *file;
         unsigned line_no;
+        /* TRANSPORT_MODBUS: the map (modbus/NAME.conf), parsed and checked;
+         * port "tcp://HOST:PORT" sets tcp_host (NULL: an RTU line). */
+        RegMap *map;
+        char *tcp_host;
+        unsigned tcp_port;
 } DeviceConfig;
 
 typedef struct Config {
@@ -55,11 +61,14 @@ typedef struct Config {
         unsigned n_errors;
 } Config;
 
-/* Loads path and every devices.d/NAME.conf beside it. Every problem is logged with
+/* Loads path, every devices.d/NAME.conf beside it and the Modbus maps
+ * (modbus/NAME.conf) its devices name. Every problem is logged with
  * file:line; returns -EINVAL if there was any, with *ret left NULL. */
 int config_load(const char *path, Config **ret);
 void config_free(Config *c);
 const char *device_config_option(const DeviceConfig *d, const char *key);
+/* A driver option's value, or its default from the driver's table. */
+const char *device_config_option_or_default(const DeviceConfig *d, const char *key);
 /* Reads only `[daemon] clinic` from the main config at path, leniently: no
  * validation, nothing logged, every other key and section ignored (vitalsd
  * --check-config is what validates).  For clients that print the name, such

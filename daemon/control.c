@@ -111,6 +111,17 @@ json_object *control_device_json(const Device *dev)
         json_object_object_add(o, "bytes_in", json_object_new_int64((int64_t)dev->bytes_in));
         json_object_object_add(o, "readings", json_object_new_int64((int64_t)dev->readings));
         json_object_object_add(o, "reconnects", json_object_new_int64((int64_t)dev->reconnects));
+        if (dev->cfg->driver->transport == TRANSPORT_MODBUS) {
+                json_object *m = json_object_new_object();
+                json_object_object_add(m, "polls_ok", json_object_new_int64((int64_t)dev->modbus.polls_ok));
+                json_object_object_add(m, "timeouts", json_object_new_int64((int64_t)dev->modbus.timeouts));
+                json_object_object_add(m, "exceptions", json_object_new_int64((int64_t)dev->modbus.exceptions));
+                json_object_object_add(m, "crc_errors", json_object_new_int64((int64_t)dev->modbus.crc_errors));
+                json_object_object_add(m, "bad_responses", json_object_new_int64((int64_t)dev->modbus.bad_responses));
+                json_object_object_add(m, "disconnects", json_object_new_int64((int64_t)dev->modbus.disconnects));
+                json_object_object_add(m, "last_problem", dev->modbus.last_problem[0] ? json_object_new_string(dev->modbus.last_problem) : NULL);
+                json_object_object_add(o, "modbus", m);
+        }
         json_object_object_add(o, "last_error",
                                dev->last_error == -ENOTTY
                                        ? json_object_new_string("not a serial device")

@@ -20,6 +20,8 @@
 
 typedef struct Daemon Daemon;
 typedef struct Bed Bed;
+typedef struct ModbusBus ModbusBus;
+typedef struct BusRecord BusRecord;
 typedef struct ControlServer ControlServer;
 typedef struct Service Service;
 
@@ -56,6 +58,19 @@ typedef struct Device {
         DecodeBurst decode_burst; /* DECODE_ERRORS from FRAMES_BAD and BYTES_SKIPPED */
         uint64_t bytes_in, readings, reconnects;
         uint64_t min_period_usec; /* smallest expected period of the driver */
+
+        /* TRANSPORT_MODBUS: the bus worker polls, device.c judges. */
+        ModbusBus *bus;
+        unsigned bus_slot;
+        ModbusPlan plan;
+        struct {
+                uint64_t polls_ok, timeouts, exceptions, crc_errors, bad_responses, disconnects;
+                unsigned timeouts_in_row, errors_in_row; /* failed polls since the last good one */
+                unsigned failed_polls;                   /* the threshold (option failed_polls) */
+                bool bus_up;
+                bool errors_alarm; /* MODBUS_ERRORS raised by this device */
+                char last_problem[96];
+        } modbus;
 } Device;
 
 #define BED_LATEST_MAX 48
@@ -105,6 +120,8 @@ void device_free(Device *dev);
 void device_start(Device *dev);
 void device_tick(Device *dev, int64_t now_mono_ns);
 const char *device_state_to_string(DeviceState s);
+/* A record from the device's Modbus bus worker (daemon/modbus_bus.c). */
+void device_on_bus_record(Device *dev, const BusRecord *rec);
 
 /* bed.c */
 Bed *bed_get(Daemon *d, const char *name); /* creates it when new */

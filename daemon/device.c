@@ -9,6 +9,14 @@
  * exponential back-off (reconnect_min … reconnect_max); the state goes
  * DISCONNECTED and the daemon keeps running.  Host time is taken in the
  * I/O callback before the driver parses the bytes.
+ *
+ * Modbus devices (TRANSPORT_MODBUS) do no I/O here: their bus worker
+ * (modbus_bus.c) polls and sends records; this file turns those into
+ * readings (through the driver), device states and technical alarms:
+ * failed_polls timeouts in a row make the device DISCONNECTED (it does not
+ * answer: DEVICE_DISCONNECTED), failed_polls wrong answers in a row
+ * (exception, CRC error, malformed response) raise MODBUS_ERRORS; a good
+ * poll ends both.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -19,6 +27,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "modbus_bus.h"
 #include "timefmt.h"
 
 static const char *const state_names[_DEVICE_STATE_MAX] = {
@@ -144,12 +153,18 @@ static void host_count(DriverInstance *inst, DriverCounter which, unsigned n)
                 decode_errors_changed(dev, true);
 }
 
+static const RegMap *host_register_map(DriverInstance *inst)
+{
+        return dev_of(inst)->cfg->map;
+}
+
 static const DriverHost driver_host = {
         .emit = host_emit,
         .write = host_write,
         .option = host_option,
         .log = host_log,
         .count = host_count,
+        .register_map = host_register_map,
 };
 
 /* --- connection ------------------------------------------------------- */
@@ -294,10 +309,163 @@ static void schedule_reconnect(Device *dev)
                 log_error_errno(r, "%s: cannot schedule reconnect: %m", dev->cfg->name);
 }
 
+/* --- Modbus ------------------------------------------------------------ */
+
+static void modbus_start(Device *dev)
+{
+        int r = -EINVAL;
+
+        if (dev->cfg->driver->modbus_plan)
+                r = dev->cfg->driver->modbus_plan(&dev->inst, &dev->plan);
+        if (r >= 0)
+                r = modbus_bus_attach(dev);
+        if (r < 0) {
+                log_full(LOG_ERR, MSGID_DEVICE_STATE, dev->cfg->name, dev->cfg->bed, r,
+                         "cannot poll %s: %s", dev->cfg->port, strerror(-r));
+                dev->last_error = r;
+                set_state(dev, DEVICE_CONNECTING); /* so that the next line is a change */
+                set_state(dev, DEVICE_DISCONNECTED);
+                return;
+        }
+        /* The bus opens when the loop next runs: CONNECTED or DISCONNECTED
+         * follows, and a failure is then a change of state (and an alarm). */
+        dev->last_reading_mono_ns = now_mono_ns();
+        set_state(dev, DEVICE_CONNECTING);
+}
+
+static void modbus_errors_alarm(Device *dev, bool present, const char *detail)
+{
+        Bed *b = dev->bed;
+
+        if (!b || !b->alarm || !dev->daemon->alarms)
+                return;
+        alarm_bed_technical(b->alarm, ALARM_COND_MODBUS_ERRORS,
+                            b->session_id ? ALARM_PRIO_HIGH : ALARM_PRIO_MEDIUM, present,
+                            detail, now_mono_ns(), now_wall_ns());
+        daemon_alarm_timer_update(dev->daemon);
+        dev->modbus.errors_alarm = present;
+}
+
+static void modbus_poll_failed(Device *dev, const BusRecord *rec)
+{
+        char what[80], detail[ALARM_DETAIL_MAX];
+
+        bus_record_describe(rec, what, sizeof(what));
+        switch (rec->result) {
+        case BUS_POLL_TIMEOUT:
+                dev->modbus.timeouts++;
+                break;
+        case BUS_POLL_EXCEPTION:
+                dev->modbus.exceptions++;
+                break;
+        case BUS_POLL_CRC:
+                dev->modbus.crc_errors++;
+                break;
+        case BUS_POLL_BAD_RESPONSE:
+                dev->modbus.bad_responses++;
+                break;
+        default:
+                return; /* BUS_POLL_LINK: the DISCONNECTED record follows */
+        }
+        dev->counters[DRIVER_COUNT_FRAMES_BAD]++;
+        snprintf(dev->modbus.last_problem, sizeof(dev->modbus.last_problem), "%s", what);
+
+        if (rec->result == BUS_POLL_TIMEOUT) {
+                if (++dev->modbus.timeouts_in_row == dev->modbus.failed_polls &&
+                    dev->state != DEVICE_DISCONNECTED) {
+                        log_full(LOG_WARNING, MSGID_DEVICE_STATE, dev->cfg->name, dev->cfg->bed,
+                                 -ETIMEDOUT, "no answer to %u polls in a row on %s",
+                                 dev->modbus.timeouts_in_row, dev->cfg->port);
+                        dev->last_error = -ETIMEDOUT;
+                        set_state(dev, DEVICE_DISCONNECTED);
+                }
+                return;
+        }
+        /* It answered, wrongly: it is there, but gives us nothing. */
+        dev->modbus.timeouts_in_row = 0;
+        if (dev->state == DEVICE_DISCONNECTED && dev->modbus.bus_up) {
+                dev->last_error = 0;
+                set_state(dev, DEVICE_STALE);
+        }
+        if (++dev->modbus.errors_in_row == dev->modbus.failed_polls) {
+                log_full(LOG_WARNING, MSGID_DEVICE_STATE, dev->cfg->name, dev->cfg->bed, 0,
+                         "%u failed polls in a row on %s, the last: %s",
+                         dev->modbus.errors_in_row, dev->cfg->port, what);
+                snprintf(detail, sizeof(detail), "%s: %s (%u in a row)", dev->cfg->name, what,
+                         dev->modbus.errors_in_row);
+                modbus_errors_alarm(dev, true, detail);
+        }
+}
+
+void device_on_bus_record(Device *dev, const BusRecord *rec)
+{
+        switch (rec->event) {
+        case BUS_EV_CONNECTED:
+                /* Not again and again for a device that does not answer. */
+                if (dev->state != DEVICE_DISCONNECTED || dev->last_error != -ETIMEDOUT)
+                        log_full(LOG_INFO, MSGID_DEVICE_STATE, dev->cfg->name, dev->cfg->bed, 0,
+                                 "Modbus %s open, polling slave %s every %.1f s", dev->cfg->port,
+                                 device_config_option_or_default(dev->cfg, "slave"),
+                                 (double)dev->plan.interval_usec / 1e6);
+                dev->modbus.bus_up = true;
+                dev->modbus.timeouts_in_row = dev->modbus.errors_in_row = 0;
+                dev->last_reading_mono_ns = now_mono_ns(); /* staleness counts from here */
+                /* An open connection is not yet an answering device: a
+                 * disconnected one stays so (its alarm and last error too)
+                 * until it answers, so a device that never does cannot make
+                 * the alarm flap with every reconnection. */
+                if (dev->state != DEVICE_DISCONNECTED) {
+                        dev->last_error = 0;
+                        set_state(dev, DEVICE_CONNECTING);
+                }
+                break;
+        case BUS_EV_DISCONNECTED:
+                if (dev->modbus.bus_up) {
+                        dev->modbus.disconnects++;
+                        dev->reconnects++;
+                }
+                /* Logged when something changes, not on every retry. */
+                if (rec->error != dev->last_error || dev->state != DEVICE_DISCONNECTED)
+                        log_full(LOG_WARNING, MSGID_DEVICE_STATE, dev->cfg->name, dev->cfg->bed,
+                                 rec->error, "Modbus %s %s: %s", dev->cfg->port,
+                                 dev->modbus.bus_up ? "lost" : "cannot be opened",
+                                 strerror(-rec->error));
+                dev->modbus.bus_up = false;
+                dev->last_error = rec->error;
+                set_state(dev, DEVICE_DISCONNECTED);
+                break;
+        case BUS_EV_POLL:
+                if (rec->result != BUS_POLL_OK) {
+                        modbus_poll_failed(dev, rec);
+                        break;
+                }
+                dev->modbus.polls_ok++;
+                dev->modbus.timeouts_in_row = dev->modbus.errors_in_row = 0;
+                dev->last_error = 0;
+                dev->bytes_in += (uint64_t)rec->n_regs * 2;
+                dev->last_bytes_mono_ns = rec->mono_ns;
+                /* The first good poll of this device also ends what an
+                 * earlier configuration's device may have left raised. */
+                if (dev->modbus.errors_alarm || dev->modbus.polls_ok == 1)
+                        modbus_errors_alarm(dev, false, NULL);
+                dev->arrival_wall_ns = rec->wall_ns;
+                dev->arrival_mono_ns = rec->mono_ns;
+                if (dev->cfg->driver->on_registers)
+                        dev->cfg->driver->on_registers(&dev->inst, rec->regs, rec->n_regs);
+                break;
+        default:
+                break;
+        }
+}
+
 void device_start(Device *dev)
 {
         if (!dev->driver_ready)
                 return;
+        if (dev->cfg->driver->transport == TRANSPORT_MODBUS) {
+                modbus_start(dev);
+                return;
+        }
         if (try_connect(dev) < 0) {
                 set_state(dev, DEVICE_DISCONNECTED);
                 schedule_reconnect(dev);
@@ -339,6 +507,11 @@ static void declare_periods(Device *dev)
                                             (double)shortest);
                 (void)alarm_bed_set_period(dev->bed->alarm, pp->parameter, period);
         }
+        /* A Modbus device reports every parameter of its map on every poll. */
+        for (size_t i = 0; dev->cfg->map && i < dev->cfg->map->n_params; i++)
+                if (!dev->cfg->map->params[i].episodic)
+                        (void)alarm_bed_set_period(dev->bed->alarm, dev->cfg->map->params[i].name,
+                                                   dev->cfg->map->poll_usec);
 }
 
 int device_new(Daemon *d, const DeviceConfig *cfg, Device **ret)
@@ -384,6 +557,12 @@ int device_new(Daemon *d, const DeviceConfig *cfg, Device **ret)
         }
         if (cfg->driver->base_period_usec)
                 dev->min_period_usec = cfg->driver->base_period_usec(&dev->inst);
+        if (cfg->driver->transport == TRANSPORT_MODBUS) {
+                const char *v = device_config_option_or_default(cfg, "failed_polls");
+                dev->modbus.failed_polls = v ? (unsigned)strtoul(v, NULL, 10) : 3;
+                if (dev->modbus.failed_polls == 0)
+                        dev->modbus.failed_polls = 1;
+        }
         declare_periods(dev);
         decode_burst_init(&dev->decode_burst, d->config->decode_error_burst,
                           d->config->decode_error_window_usec);
@@ -402,6 +581,7 @@ void device_free(Device *dev)
 {
         if (!dev)
                 return;
+        modbus_bus_detach(dev);
         dev->io = sd_event_source_disable_unref(dev->io);
         dev->quiet_timer = sd_event_source_disable_unref(dev->quiet_timer);
         dev->reconnect_timer = sd_event_source_disable_unref(dev->reconnect_timer);

@@ -49,6 +49,12 @@ static void list_drivers(void)
         for (const Driver *const *it = driver_list(); *it; it++) {
                 const Driver *drv = *it;
                 printf("%-20s %s\n", drv->name, drv->description);
+                if (drv->transport == TRANSPORT_MODBUS)
+                        printf("%-20s port: tcp://HOST:PORT, or a serial line for RTU (default "
+                               "%d baud, %d data bits, parity %s, %d stop bit%s)\n",
+                               "", drv->line.baud, drv->line.data_bits,
+                               line_parity_to_string(drv->line.parity), drv->line.stop_bits,
+                               drv->line.stop_bits == 1 ? "" : "s");
                 if (drv->transport == TRANSPORT_SERIAL)
                         printf("%-20s line: %d baud, %d data bits, parity %s, %d stop bit%s%s\n",
                                "", drv->line.baud, drv->line.data_bits,

@@ -26,6 +26,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "profile.h"
+#include "regmap_conf.h"
 #include "service.h"
 #include "timefmt.h"
 
@@ -269,6 +270,15 @@ void service_warn_restart_only(const Config *old, const Config *n)
                          n->path);
 }
 
+static void map_error(void *userdata, const char *file, unsigned line, const char *key,
+                      const char *msg)
+{
+        if (key)
+                log_full(LOG_ERR, MSGID_CONFIG, NULL, NULL, 0, "%s:%u: %s: %s", file, line, key, msg);
+        else
+                log_full(LOG_ERR, MSGID_CONFIG, NULL, NULL, 0, "%s:%u: %s", file, line, msg);
+}
+
 int service_load_config(const char *path, Config **ret_config, AlarmProfile *ret_profile,
                         bool *ret_have_profile)
 {
@@ -291,6 +301,17 @@ int service_load_config(const char *path, Config **ret_config, AlarmProfile *ret
         if (r < 0) {
                 config_free(c);
                 return r;
+        }
+        /* Likewise every register map, used or not. */
+        if (asprintf(&dir, "%s/modbus", c->dir) < 0) {
+                config_free(c);
+                return -ENOMEM;
+        }
+        r = regmap_check_dir(dir, map_error, NULL);
+        free(dir);
+        if (r != 0 && r != -ENOENT) {
+                config_free(c);
+                return r < 0 ? r : -EINVAL;
         }
         r = daemon_load_profile(c, ret_profile, ret_have_profile);
         if (r < 0) {

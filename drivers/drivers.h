@@ -5,3 +5,4 @@
 #include "driver.h"
 
 extern const Driver ge_s5_driver;
+extern const Driver modbus_driver;

@@ -11,6 +11,7 @@
 
 static const Driver *const registry[] = {
         &ge_s5_driver,
+        &modbus_driver,
         NULL,
 };
 

@@ -42,6 +42,13 @@
  *       garbage N              N random bytes between two frames (never 0x7E/0x7D)
  *       damage N               the next N frames are sent with one bit flipped
  *       note TEXT              print TEXT on stderr when reached (rest of the line)
+ *     Modbus faults (vitals-sim --protocol modbus-tcp|modbus-rtu; the GE S/5
+ *     simulator ignores them):
+ *       exception CODE         answer every request with exception CODE (1..255)
+ *       delay TIME             answer TIME late (a newer request replaces a
+ *                              pending answer)
+ *       bad-crc                RTU: answers carry a wrong CRC
+ *       drop                   close every TCP connection (an RTU line: use hangup)
  *
  *   ramp T1-T2 PARAM [FROM]->TO ...
  *                              linear change from T1 to T2, then TO holds; without
@@ -109,6 +116,9 @@ typedef enum WindowKind {
         WINDOW_HANGUP,
         WINDOW_STALE_NIBP,
         WINDOW_MODULE_OFF, /* the parameter is not reported at all */
+        WINDOW_EXCEPTION, /* Modbus: answer with exception `arg` */
+        WINDOW_DELAY,     /* Modbus: answer `arg` seconds late */
+        WINDOW_BAD_CRC,   /* Modbus RTU: answer with a wrong CRC */
 } WindowKind;
 
 typedef struct Window {
@@ -116,6 +126,7 @@ typedef struct Window {
         ScenarioSensor sensor;
         double start_s, end_s; /* end_s INFINITY while open-ended */
         bool open_ended;
+        double arg; /* WINDOW_EXCEPTION: the code; WINDOW_DELAY: seconds */
         unsigned line;
 } Window;
 
@@ -844,6 +855,38 @@ static int parse_at(Parser *p)
                         if (r < 0)
                                 return r;
                         i += 1;
+                } else if (word_eq(word, "exception") || word_eq(word, "delay")) {
+                        bool exception = word_eq(word, "exception");
+                        double v = 0;
+
+                        if (exception) {
+                                if (!arg || parse_unsigned(arg, 255, &count) < 0 || count == 0)
+                                        return fail(p, "exception: expected a Modbus exception "
+                                                       "code (1..255, e.g. 2 for illegal data "
+                                                       "address)");
+                                v = count;
+                        } else if (!arg || scenario_parse_time(arg, &v) < 0 || v <= 0 || v > 60)
+                                return fail(p, "delay: expected how late to answer (a time, "
+                                               "more than 0 and at most 60 s)");
+                        r = add_window(p, exception ? WINDOW_EXCEPTION : WINDOW_DELAY,
+                                       _SCENARIO_SENSOR_INVALID, t, duration);
+                        if (r < 0)
+                                return r;
+                        p->s->windows[p->s->n_windows - 1].arg = v;
+                        i += 2;
+                } else if (word_eq(word, "bad_crc")) {
+                        r = add_window(p, WINDOW_BAD_CRC, _SCENARIO_SENSOR_INVALID, t, duration);
+                        if (r < 0)
+                                return r;
+                        i += 1;
+                } else if (word_eq(word, "drop")) {
+                        if (duration > 0)
+                                return fail(p, "'for' does not apply to drop (use hangup for a "
+                                               "connection that stays down)");
+                        r = add_event(p, SCENARIO_EVENT_DROP, t, 0, NULL);
+                        if (r < 0)
+                                return r;
+                        i += 1;
                 } else if (word_eq(word, "garbage") || word_eq(word, "damage")) {
                         bool garbage = word_eq(word, "garbage");
 
@@ -866,7 +909,7 @@ static int parse_at(Parser *p)
                                     "unknown item '%s' (expected a parameter such as hr, spo2, "
                                     "nibp_sys, or nibp, sensor-off, sensor-on, module-off, "
                                     "module-on, silence, hangup, stale-nibp, garbage, damage, "
-                                    "note)",
+                                    "note, or for Modbus exception, delay, bad-crc, drop)",
                                     word);
         }
         return 0;
@@ -1612,6 +1655,27 @@ static void sample_nibp(const Scenario *s, double t, uint64_t seed, ScenarioSamp
         b->nibp_status = SCENARIO_GROUP_EXISTS_ACTIVE | label;
 }
 
+/* The latest-starting window of each Modbus fault kind wins. */
+static void modbus_faults(const Scenario *s, double t, ScenarioSample *ret)
+{
+        double exception_from = -1, delay_from = -1;
+
+        for (size_t i = 0; i < s->n_windows; i++) {
+                const Window *w = &s->windows[i];
+
+                if (!(w->start_s <= t + TIME_EPSILON && t < w->end_s - TIME_EPSILON))
+                        continue;
+                if (w->kind == WINDOW_EXCEPTION && w->start_s >= exception_from) {
+                        exception_from = w->start_s;
+                        ret->modbus_exception = (unsigned)w->arg;
+                } else if (w->kind == WINDOW_DELAY && w->start_s >= delay_from) {
+                        delay_from = w->start_s;
+                        ret->modbus_delay_s = w->arg;
+                } else if (w->kind == WINDOW_BAD_CRC)
+                        ret->modbus_bad_crc = true;
+        }
+}
+
 int scenario_sample(const Scenario *s, double t_s, uint64_t seed, ScenarioSample *ret)
 {
         GeS5Basic *b;
@@ -1633,6 +1697,7 @@ int scenario_sample(const Scenario *s, double t_s, uint64_t seed, ScenarioSample
         }
         record = (uint64_t)floor(t / s->interval_s + 1e-6);
 
+        modbus_faults(s, t, ret);
         ret->hangup = window_active(s, WINDOW_HANGUP, _SCENARIO_SENSOR_INVALID, t);
         ret->silent = ret->hangup || window_active(s, WINDOW_SILENCE, _SCENARIO_SENSOR_INVALID, t);
 

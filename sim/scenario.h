@@ -55,6 +55,7 @@ typedef enum ScenarioEventType {
         SCENARIO_EVENT_GARBAGE, /* send `count` random bytes (never 0x7E/0x7D) between frames */
         SCENARIO_EVENT_DAMAGE,  /* the next `count` frames go out with one flipped bit */
         SCENARIO_EVENT_NOTE,    /* print `text` on stderr (a label for the demo) */
+        SCENARIO_EVENT_DROP,    /* Modbus TCP: close every client connection */
         _SCENARIO_EVENT_TYPE_MAX,
 } ScenarioEventType;
 
@@ -81,6 +82,10 @@ typedef struct ScenarioSample {
         bool nibp_measuring;
         bool nibp_new; /* the NIBP result is at most one interval old (for logs) */
         bool ended;    /* t is past the end; values are frozen at the end */
+        /* Modbus faults (the GE S/5 simulator ignores them). */
+        unsigned modbus_exception; /* answer with this exception code; 0: none */
+        double modbus_delay_s;     /* answer this late; 0: at once */
+        bool modbus_bad_crc;       /* RTU: answer with a wrong CRC */
 } ScenarioSample;
 
 /* Parses a whole scenario text.  `name` is used in error messages only.  On

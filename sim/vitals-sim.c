@@ -5,7 +5,9 @@
  * Owns the command line, the event loop and the wire behaviour: it plays a
  * scenario (scenario.c) as GE S/5 DISPL records built by the codec in
  * drivers/ge_s5.c, or replays a raw capture byte for byte, on a pty it
- * creates (pty.c) or on a serial device.  It reads what the host sends (the
+ * creates (pty.c) or on a serial device.  With --protocol modbus-tcp or
+ * modbus-rtu it hands over to modbus_sim.c, a Modbus server serving a
+ * register map filled from the scenario.  It reads what the host sends (the
  * DISPL request) without ever blocking on it.
  *
  * Blocking: only in poll().  Writes are non-blocking and queued; when the
@@ -39,11 +41,16 @@
 
 #include "config.h"
 #include "ge_s5.h"
+#include "modbus_sim.h"
 #include "pty.h"
+#include "regmap_conf.h"
 #include "scenario.h"
 
 #ifndef SIM_SCENARIO_SOURCE_DIR
 #define SIM_SCENARIO_SOURCE_DIR ""
+#endif
+#ifndef SIM_MAP_SOURCE_DIR
+#define SIM_MAP_SOURCE_DIR ""
 #endif
 
 #define SCENARIO_FILE_MAX (1024 * 1024)
@@ -125,12 +132,23 @@ typedef struct Options {
         double duration_s;
         bool wait_request;
         bool exit_at_end;
+        /* --protocol modbus-tcp / modbus-rtu */
+        bool modbus, rtu;
+        const char *map;
+        const char *slaves[MODBUS_SIM_SLAVES_MAX]; /* "ID" or "ID:SCENARIO" */
+        size_t n_slaves;
+        const char *listen;
+        unsigned tcp_port;
+        const char *parity;
+        ModbusSimFaults faults;
 } Options;
 
 static void help(void)
 {
         printf(
             "Usage: vitals-sim --protocol ge-s5 (--scenario NAME|FILE | --replay FILE) [OPTIONS]\n"
+            "       vitals-sim --protocol modbus-tcp|modbus-rtu --map NAME|FILE --scenario NAME|FILE\n"
+            "                  [OPTIONS]\n"
             "\n"
             "A bedside-monitor simulator for rehearsing and testing a vitals-logger setup.\n"
             "It is NOT a medical device: its numbers are made up or replayed, never a\n"
@@ -141,7 +159,8 @@ static void help(void)
             "host's requests without blocking on them.\n"
             "\n"
             "Options:\n"
-            "  --protocol NAME     protocol to speak: ge-s5 (the default; GE/Datex-Ohmeda S/5)\n"
+            "  --protocol NAME     protocol to speak: ge-s5 (the default; GE/Datex-Ohmeda S/5),\n"
+            "                      modbus-tcp or modbus-rtu (a serial-to-Modbus gateway)\n"
             "  --scenario NAME|FILE\n"
             "                      play a scenario: a FILE (a path with '/' or ending .scn),\n"
             "                      or NAME.scn from $VITALS_SIM_SCENARIOS, then\n"
@@ -169,13 +188,34 @@ static void help(void)
             "  -h, --help          this text\n"
             "      --version       print the version\n"
             "\n"
+            "Modbus (--protocol modbus-tcp | modbus-rtu):\n"
+            "  --map NAME|FILE     the register map to serve: a FILE (a path with '/' or ending\n"
+            "                      .conf), or NAME.conf from $VITALS_SIM_MAPS, then\n"
+            "                      %s, then the source tree; values\n"
+            "                      come from the scenario (HR, PR, SPO2, NIBP_*, TEMP, ETCO2, RR)\n"
+            "  --slave ID[:SCENARIO]\n"
+            "                      answer this RTU slave address / TCP unit id (repeatable),\n"
+            "                      optionally with its own scenario; default: RTU slave 1,\n"
+            "                      TCP any unit id (others get exception 0B)\n"
+            "  --listen ADDR       TCP: listen on this numeric address (default 127.0.0.1)\n"
+            "  --tcp-port N        TCP: this port (default 0: a free one); the first line on\n"
+            "                      stdout is tcp://ADDR:PORT\n"
+            "  --parity P          RTU: none, even (the default) or odd; --baud default 19200\n"
+            "  --fault SPEC        a fault for the whole run (repeatable): exception:CODE\n"
+            "                      (answer with that exception), delay:SECONDS (answer late;\n"
+            "                      real seconds; a newer request replaces a pending answer),\n"
+            "                      silence (never answer), bad-crc (RTU: wrong CRCs).\n"
+            "                      Scenario lines do the same for a while: 'at 1:00 exception 2\n"
+            "                      for 0:20', 'delay 2', 'bad-crc', 'silence', 'drop' (close\n"
+            "                      TCP connections), 'hangup for 0:10' (line or listener down)\n"
+            "\n"
             "Cable pulls: a scenario's 'hangup' closes the pty (the reader sees a hang-up),\n"
             "waits, then opens a new pty whose path is printed as a further line on stdout\n"
             "and, with --link, swapped in behind PATH (gone while the line is down).  On a\n"
             "--port device it closes and re-opens the device.\n"
             "\n"
             "Scenario syntax: sim/scenarios/README.md.  SIGTERM or SIGINT exit with status 0.\n",
-            VITALS_DATADIR "/scenarios");
+            VITALS_DATADIR "/scenarios", VITALS_SYSCONFDIR "/modbus");
 }
 
 enum {
@@ -190,7 +230,15 @@ enum {
         ARG_WAIT_REQUEST,
         ARG_LIST,
         ARG_VERSION,
+        ARG_MAP,
+        ARG_SLAVE,
+        ARG_LISTEN,
+        ARG_TCP_PORT,
+        ARG_PARITY,
+        ARG_FAULT,
 };
+
+
 
 static int parse_double(const char *s, double *ret)
 {
@@ -202,6 +250,34 @@ static int parse_double(const char *s, double *ret)
         if (errno != 0 || end == s || *end != '\0' || !isfinite(v))
                 return -EINVAL;
         *ret = v;
+        return 0;
+}
+
+/* --fault exception:CODE | delay:SECONDS | silence | bad-crc */
+static int parse_fault(const char *spec, ModbusSimFaults *f)
+{
+        char *end = NULL;
+
+        if (strncmp(spec, "exception:", 10) == 0) {
+                unsigned long v;
+
+                errno = 0;
+                v = strtoul(spec + 10, &end, 0);
+                if (errno || *end || v == 0 || v > 255)
+                        return -EINVAL;
+                f->exception = (unsigned)v;
+        } else if (strncmp(spec, "delay:", 6) == 0) {
+                double v;
+
+                if (parse_double(spec + 6, &v) < 0 || v <= 0 || v > 60)
+                        return -EINVAL;
+                f->delay_s = v;
+        } else if (strcmp(spec, "silence") == 0)
+                f->silence = true;
+        else if (strcmp(spec, "bad-crc") == 0)
+                f->bad_crc = true;
+        else
+                return -EINVAL;
         return 0;
 }
 
@@ -226,6 +302,12 @@ static int parse_argv(int argc, char *argv[], Options *o)
             {"quiet", no_argument, NULL, 'q'},
             {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, ARG_VERSION},
+            {"map", required_argument, NULL, ARG_MAP},
+            {"slave", required_argument, NULL, ARG_SLAVE},
+            {"listen", required_argument, NULL, ARG_LISTEN},
+            {"tcp-port", required_argument, NULL, ARG_TCP_PORT},
+            {"parity", required_argument, NULL, ARG_PARITY},
+            {"fault", required_argument, NULL, ARG_FAULT},
             {},
         };
         int c;
@@ -303,6 +385,42 @@ static int parse_argv(int argc, char *argv[], Options *o)
                 case ARG_VERSION:
                         printf("vitals-sim %s\n", VITALS_VERSION);
                         return 0;
+                case ARG_MAP:
+                        o->map = optarg;
+                        break;
+                case ARG_SLAVE:
+                        if (o->n_slaves == MODBUS_SIM_SLAVES_MAX)
+                                return log_error_errno(0, "--slave: at most %d",
+                                                       MODBUS_SIM_SLAVES_MAX);
+                        o->slaves[o->n_slaves++] = optarg;
+                        break;
+                case ARG_LISTEN:
+                        o->listen = optarg;
+                        break;
+                case ARG_TCP_PORT: {
+                        char *end = NULL;
+                        unsigned long v;
+
+                        errno = 0;
+                        v = strtoul(optarg, &end, 10);
+                        if (errno || *end || v > 65535)
+                                return log_error_errno(0, "--tcp-port: '%s' is not 0..65535",
+                                                       optarg);
+                        o->tcp_port = (unsigned)v;
+                        break;
+                }
+                case ARG_PARITY:
+                        if (strcmp(optarg, "none") && strcmp(optarg, "even") && strcmp(optarg, "odd"))
+                                return log_error_errno(0, "--parity: none, even or odd");
+                        o->parity = optarg;
+                        break;
+                case ARG_FAULT:
+                        if (parse_fault(optarg, &o->faults) < 0)
+                                return log_error_errno(0,
+                                                       "--fault: '%s' is not exception:CODE, "
+                                                       "delay:SECONDS, silence or bad-crc",
+                                                       optarg);
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -310,9 +428,31 @@ static int parse_argv(int argc, char *argv[], Options *o)
 
         if (optind < argc)
                 return log_error_errno(0, "unexpected argument '%s'", argv[optind]);
-        if (strcmp(o->protocol, "ge-s5") != 0)
-                return log_error_errno(0, "--protocol: '%s' is not supported (supported: ge-s5)",
+        o->modbus = strcmp(o->protocol, "modbus-tcp") == 0 || strcmp(o->protocol, "modbus-rtu") == 0;
+        o->rtu = strcmp(o->protocol, "modbus-rtu") == 0;
+        if (strcmp(o->protocol, "ge-s5") != 0 && !o->modbus)
+                return log_error_errno(0,
+                                       "--protocol: '%s' is not supported (supported: ge-s5, "
+                                       "modbus-tcp, modbus-rtu)",
                                        o->protocol);
+        if (o->modbus) {
+                if (!o->map || !o->scenario || o->replay)
+                        return log_error_errno(0, "--protocol %s needs --map and --scenario "
+                                                  "(and no --replay)",
+                                               o->protocol);
+                if (o->wait_request || o->exit_at_end)
+                        return log_error_errno(0, "--wait-request and --exit-at-end are for ge-s5");
+                if (o->rtu && (o->listen || o->tcp_port))
+                        return log_error_errno(0, "--listen and --tcp-port are for modbus-tcp");
+                if (!o->rtu && (o->port || o->link || o->parity || o->baud))
+                        return log_error_errno(0, "--port, --link, --parity and --baud are for "
+                                                  "modbus-rtu");
+                return 1;
+        }
+        if (o->map || o->n_slaves || o->listen || o->tcp_port || o->parity ||
+            o->faults.exception || o->faults.delay_s > 0 || o->faults.silence || o->faults.bad_crc)
+                return log_error_errno(0, "--map, --slave, --listen, --tcp-port, --parity and "
+                                          "--fault are for --protocol modbus-tcp|modbus-rtu");
         if (!!o->scenario == !!o->replay)
                 return log_error_errno(0, "give exactly one of --scenario and --replay "
                                           "(see --help)");
@@ -1202,6 +1342,138 @@ static int run(Sim *s)
         }
 }
 
+/* --- Modbus --------------------------------------------------------------------------- */
+
+static int load_scenario(const char *name, Scenario **ret)
+{
+        char path[PATH_MAX], error[512], *text = NULL;
+        size_t len;
+        int r;
+
+        r = find_scenario(name, path, sizeof(path));
+        if (r < 0)
+                return log_error_errno(r, "scenario '%s' not found (try --list-scenarios)", name);
+        r = read_file(path, SCENARIO_FILE_MAX, &text, &len);
+        if (r < 0)
+                return log_error_errno(r, "reading %s", path);
+        r = scenario_parse(text, path, ret, error, sizeof(error));
+        free(text);
+        if (r < 0)
+                return log_error_errno(0, "%s", error[0] ? error : strerror(-r));
+        return 0;
+}
+
+static int find_map(const char *name, char *path, size_t size)
+{
+        const char *env = getenv("VITALS_SIM_MAPS");
+        const char *dirs[] = {env && *env ? env : NULL, VITALS_SYSCONFDIR "/modbus",
+                              *SIM_MAP_SOURCE_DIR ? SIM_MAP_SOURCE_DIR : NULL};
+
+        if (strchr(name, '/') || ends_with(name, ".conf"))
+                return (size_t)snprintf(path, size, "%s", name) >= size ? -ENAMETOOLONG : 0;
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+                if (dirs[i] && (size_t)snprintf(path, size, "%s/%s.conf", dirs[i], name) < size &&
+                    access(path, R_OK) == 0)
+                        return 0;
+        return -ENOENT;
+}
+
+static void map_error(void *userdata, const char *file, unsigned line, const char *key,
+                      const char *msg)
+{
+        if (key)
+                fprintf(stderr, "vitals-sim: error: %s:%u: %s: %s\n", file, line, key, msg);
+        else
+                fprintf(stderr, "vitals-sim: error: %s:%u: %s\n", file, line, msg);
+}
+
+static int modbus_main(const Options *o)
+{
+        static RegMap map;
+        Scenario *scenarios[MODBUS_SIM_SLAVES_MAX + 1] = {NULL};
+        ModbusSimConfig c = {
+                .rtu = o->rtu,
+                .map = &map,
+                .time_scale = o->time_scale,
+                .seed = o->seed,
+                .duration_s = o->duration_s,
+                .listen = o->listen ? o->listen : "127.0.0.1",
+                .tcp_port = o->tcp_port,
+                .device = o->port,
+                .link = o->link,
+                /* MODBUS over Serial Line V1.02 §2.5.1: 19200, even parity. */
+                .line = {.baud = o->baud ? o->baud : 19200,
+                         .data_bits = 8,
+                         .parity = !o->parity || strcmp(o->parity, "even") == 0 ? SIM_PARITY_EVEN
+                                   : strcmp(o->parity, "odd") == 0              ? SIM_PARITY_ODD
+                                                                                : SIM_PARITY_NONE,
+                         .stop_bits = 1},
+                .faults = o->faults,
+                .quiet = arg_quiet,
+                .signal_fd = -1,
+        };
+        char map_path[PATH_MAX];
+        sigset_t mask;
+        int r;
+
+        r = find_map(o->map, map_path, sizeof(map_path));
+        if (r < 0)
+                return log_error_errno(r, "register map '%s' not found (looked in "
+                                          "$VITALS_SIM_MAPS, %s, %s)",
+                                       o->map, VITALS_SYSCONFDIR "/modbus",
+                                       *SIM_MAP_SOURCE_DIR ? SIM_MAP_SOURCE_DIR : "-");
+        r = regmap_load(map_path, &map, map_error, NULL);
+        if (r != 0)
+                return log_error_errno(r < 0 ? r : 0, "register map %s is not valid", map_path);
+        c.map_path = map_path;
+
+        r = load_scenario(o->scenario, &scenarios[0]);
+        if (r < 0)
+                goto out;
+        c.scenario = scenarios[0];
+        for (size_t i = 0; i < o->n_slaves; i++) {
+                const char *colon = strchr(o->slaves[i], ':');
+                char *end = NULL;
+                unsigned long id;
+
+                errno = 0;
+                id = strtoul(o->slaves[i], &end, 10);
+                if (errno || end == o->slaves[i] || (*end && *end != ':') ||
+                    id > (o->rtu ? 247 : 255) || (o->rtu && id == 0)) {
+                        r = log_error_errno(0, "--slave: '%s' is not %s[:SCENARIO]", o->slaves[i],
+                                            o->rtu ? "1..247" : "0..255");
+                        goto out;
+                }
+                c.slaves[i].id = (unsigned)id;
+                c.slaves[i].scenario = scenarios[0];
+                if (colon) {
+                        r = load_scenario(colon + 1, &scenarios[i + 1]);
+                        if (r < 0)
+                                goto out;
+                        c.slaves[i].scenario = scenarios[i + 1];
+                }
+        }
+        c.n_slaves = o->n_slaves;
+
+        (void)signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
+            (c.signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+                r = log_error_errno(errno, "setting up signal handling");
+                goto out;
+        }
+        r = modbus_sim_run(&c);
+out:
+        if (c.signal_fd >= 0)
+                close(c.signal_fd);
+        for (size_t i = 0; i <= MODBUS_SIM_SLAVES_MAX; i++)
+                scenario_free(scenarios[i]);
+        return r;
+}
+
 int main(int argc, char *argv[])
 {
         static Sim sim; /* large (the output queue); zeroed */
@@ -1215,6 +1487,9 @@ int main(int argc, char *argv[])
         r = parse_argv(argc, argv, &s->opt);
         if (r <= 0)
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+
+        if (s->opt.modbus)
+                return modbus_main(&s->opt) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 
         /* GE S/5 (M1017617 §2): 19200 8E1 with RTS/CTS. */
         s->line = (SimLine){.baud = s->opt.baud ? s->opt.baud : 19200,

@@ -537,6 +537,72 @@ TEST(steady_scenario_round_trips_through_the_codec)
         scenario_free(s);
 }
 
+TEST(modbus_fault_windows_and_drop)
+{
+        Scenario *s = parse_ok("end 2:00\n"
+                               "at 0:00 hr 72\n"
+                               "at 0:10 exception 2 for 0:05\n"
+                               "at 0:12 exception 11 for 0:01\n"
+                               "at 0:20 delay 1.5 for 0:05\n"
+                               "at 0:30 bad-crc for 0:05\n"
+                               "at 0:40 drop\n"
+                               "at 1:00 exception 4\n");
+        ScenarioSample x;
+        const ScenarioEvent *ev;
+        size_t n;
+
+        if (!s)
+                return;
+        x = sample_at(s, 5);
+        CHECK_INT(x.modbus_exception, 0);
+        CHECK(x.modbus_delay_s == 0 && !x.modbus_bad_crc);
+        CHECK_INT(sample_at(s, 10).modbus_exception, 2);
+        CHECK_INT(sample_at(s, 12.5).modbus_exception, 11); /* the later window wins */
+        CHECK_INT(sample_at(s, 14).modbus_exception, 2);
+        CHECK_INT(sample_at(s, 15).modbus_exception, 0);
+        CHECK_DBL(sample_at(s, 22).modbus_delay_s, 1.5, 1e-9);
+        CHECK_DBL(sample_at(s, 25).modbus_delay_s, 0, 1e-9);
+        CHECK(sample_at(s, 31).modbus_bad_crc);
+        CHECK(!sample_at(s, 35).modbus_bad_crc);
+        /* Without "for": until the end, and frozen after it. */
+        CHECK_INT(sample_at(s, 90).modbus_exception, 4);
+        CHECK_INT(sample_at(s, 500).modbus_exception, 4);
+        /* The faults leave the monitor's values alone. */
+        CHECK_INT(sample_at(s, 12).basic.ecg_hr, 72);
+
+        ev = scenario_events(s, &n);
+        CHECK_INT(n, 1);
+        if (n == 1) {
+                CHECK_INT(ev[0].type, SCENARIO_EVENT_DROP);
+                CHECK_DBL(ev[0].time_s, 40, 1e-9);
+        }
+        scenario_free(s);
+
+        static const struct {
+                const char *text, *error;
+        } rows[] = {
+            {"end 1:00\nat 0:00 hr 72\nat 0:10 exception 0\n",
+             "test.scn:3: exception: expected a Modbus exception code"},
+            {"end 1:00\nat 0:00 hr 72\nat 0:10 exception 256\n", "test.scn:3: exception:"},
+            {"end 1:00\nat 0:00 hr 72\nat 0:10 delay\n", "test.scn:3: delay: expected"},
+            {"end 1:00\nat 0:00 hr 72\nat 0:10 delay 2m\n", "test.scn:3: delay: expected"},
+            {"end 1:00\nat 0:00 hr 72\nat 0:10 drop for 0:05\n",
+             "test.scn:3: 'for' does not apply to drop"},
+        };
+        for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+                char error[512] = "";
+                Scenario *bad = NULL;
+
+                CHECK_INT(scenario_parse(rows[i].text, "test.scn", &bad, error, sizeof(error)),
+                          -EINVAL);
+                if (!strstr(error, rows[i].error))
+                        fprintf(stderr, "row %zu: got \"%s\", expected \"%s\"\n", i, error,
+                                rows[i].error);
+                CHECK(strstr(error, rows[i].error) != NULL);
+                scenario_free(bad);
+        }
+}
+
 static unsigned spo2_seen, hr_seen;
 
 static void count_reading(void *userdata, const Reading *r)
@@ -606,6 +672,7 @@ int main(int argc, char *argv[])
         RUN(noise_is_bounded_and_repeatable);
         RUN(after_the_end_values_freeze);
         RUN(steady_scenario_round_trips_through_the_codec);
+        RUN(modbus_fault_windows_and_drop);
         RUN(module_off_leaves_the_parameter_out_of_the_record);
         return testlib_finish();
 }

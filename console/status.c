@@ -484,7 +484,7 @@ static void status_help(void)
                "  -h, --help    this text\n"
                "\n"
                "Exit status: 0 ok, 1 the daemon answered with an error, 2 usage error,\n"
-               "3 cannot connect to vitalsd.\n");
+               "3 cannot connect to vitalsd, 4 not allowed (not root, not in the console group).\n");
 }
 
 int verb_status(int argc, char **argv, const CtlGlobal *g)
@@ -523,6 +523,13 @@ int verb_status(int argc, char **argv, const CtlGlobal *g)
         }
 
         r = client_connect(socket_path, &fd);
+        if (r == -EACCES || r == -EPERM) {
+                fprintf(stderr,
+                        "vitalsctl: %s: %s: the control socket is for root and the console "
+                        "group (usually \"vitals\")\n",
+                        socket_path, strerror(-r));
+                return CTL_EXIT_DENIED;
+        }
         if (r < 0) {
                 fprintf(stderr,
                         "vitalsctl: vitalsd is not running or the socket is not accessible: "
@@ -575,6 +582,10 @@ int verb_status(int argc, char **argv, const CtlGlobal *g)
 
                 fprintf(stderr, "vitalsctl: vitalsd refused the request: %s%s%s\n",
                         error ? error : "error", message ? ": " : "", message ? message : "");
+                if (error && strcmp(error, "permission-denied") == 0) {
+                        json_object_put(reply);
+                        return CTL_EXIT_DENIED;
+                }
         }
         json_object_put(reply);
         if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -140,6 +140,8 @@ try:
     if os.getuid() == 0:
         rc, out, err = ctl("ack", str(aid), user="nobody")
         check(rc == 4 and "console group" in err, "a user outside the group: exit 4: " + err.strip())
+        rc, out, err = ctl("status", user="nobody")
+        check(rc == 4 and "console group" in err, "status for a user outside the group: exit 4")
     else:
         print("SKIP exit code 4 check: switching to the user nobody needs root")
 

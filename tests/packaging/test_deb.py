@@ -85,6 +85,8 @@ try:
         "/usr/lib/modules-load.d/vitalsd.conf",
         "/etc/vitalsd/vitalsd.conf", "/etc/vitalsd/profiles/ketamine-infusion.conf",
         "/etc/vitalsd/devices.d/example-ge-s5.conf.example",
+        "/etc/vitalsd/devices.d/example-modbus.conf.example",
+        "/etc/vitalsd/modbus/gateway-int16.conf", "/etc/vitalsd/modbus/gateway-float32.conf",
         "/usr/share/man/man8/vitalsd.8.gz", "/usr/share/man/man5/vitalsd.conf.5.gz",
         "/usr/share/man/man1/vitalsctl.1.gz", "/usr/share/man/man1/vitals-sim.1.gz",
         "/usr/share/doc/vitals-logger/copyright",
@@ -101,6 +103,9 @@ try:
     with open(os.path.join(ctl, "conffiles")) as f:
         conffiles = sorted(f.read().split())
     check(conffiles == ["/etc/vitalsd/devices.d/example-ge-s5.conf.example",
+                        "/etc/vitalsd/devices.d/example-modbus.conf.example",
+                        "/etc/vitalsd/modbus/gateway-float32.conf",
+                        "/etc/vitalsd/modbus/gateway-int16.conf",
                         "/etc/vitalsd/profiles/ketamine-infusion.conf",
                         "/etc/vitalsd/vitalsd.conf"],
           "/etc/vitalsd files are conffiles: %s" % conffiles)

@@ -3,6 +3,7 @@
 #   ./run.sh demo [--seconds N]   three simulated beds, a live view
 #   ./run.sh test                 build and run the whole test suite
 #   ./run.sh build                configure and build only
+#   ./run.sh fuzz [SECONDS]       libFuzzer, each target SECONDS (clang, ./build-fuzz)
 # Each installs what it needs on a fresh Debian machine (apt-get; sudo when
 # not root), configures and builds in ./build.
 set -euo pipefail
@@ -61,13 +62,45 @@ test)
         echo "${ok:-0} passed, $(( ${fail:-0} + ${to:-0} )) failed, ${skip:-0} skipped"
         exit "$rc"
         ;;
+fuzz)
+        # Each target in turn for SECONDS (default 60), one job, at the lowest
+        # CPU priority; new inputs stay in build-fuzz/corpus, crashes go to
+        # build-fuzz/artifacts (add each to tests/fuzz/corpus with its fix).
+        secs=${1:-60}
+        install_deps clang libclang-rt-14-dev
+        if [ ! -f build-fuzz/build.ninja ]; then
+                CC=clang meson setup build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined \
+                        -Db_lundef=false -Dbuildtype=debugoptimized \
+                        "-Dc_args=-fsanitize=fuzzer-no-link -fno-sanitize-recover=all" >/dev/null
+        fi
+        ninja -C build-fuzz >/dev/null
+        /usr/bin/python3 tests/fuzz/seed.py --build build-fuzz --out build-fuzz/corpus \
+                --captures "$here/../shared/captures"
+        failed=0
+        for t in ge-s5 scenario config profile control; do
+                mkdir -p "build-fuzz/artifacts/$t"
+                echo "fuzz: $t for ${secs}s" >&2
+                set +e
+                nice -n 19 "build-fuzz/tests/fuzz/fuzz-$t" -max_total_time="$secs" -timeout=10 \
+                        -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
+                        -artifact_prefix="build-fuzz/artifacts/$t/" "build-fuzz/corpus/$t" \
+                        >"build-fuzz/fuzz-$t.log" 2>&1
+                rc=$?
+                set -e
+                execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "build-fuzz/fuzz-$t.log")
+                echo "fuzz $t: ${execs:-?} executions in ${secs}s, exit $rc," \
+                        "corpus $(ls "build-fuzz/corpus/$t" | wc -l) inputs"
+                [ "$rc" = 0 ] || { failed=1; tail -30 "build-fuzz/fuzz-$t.log"; }
+        done
+        exit $failed
+        ;;
 demo)
         install_deps
         build
         exec /usr/bin/python3 "$here/tests/demo.py" --build "$here/build" "$@"
         ;;
 *)
-        echo "usage: ./run.sh demo [--seconds N] | test | build" >&2
+        echo "usage: ./run.sh demo [--seconds N] | test | build | fuzz [SECONDS]" >&2
         exit 2
         ;;
 esac

@@ -22,3 +22,9 @@ unsigned control_subscribers(const ControlServer *s);
 json_object *control_reading_json(const Reading *r);
 json_object *control_status_json(Daemon *d);
 json_object *control_device_json(const Device *dev);
+
+/* Test seam (tests/fuzz): dispatches one request from a connection-less
+ * client with credentials cred; returns the reply to put. */
+struct ucred;
+json_object *control_dispatch_message(ControlServer *s, const struct ucred *cred,
+                                      const char *buf, size_t len);

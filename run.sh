@@ -3,6 +3,7 @@
 #   ./run.sh demo [--seconds N]   three simulated beds, a live view
 #   ./run.sh test                 build and run the whole test suite
 #   ./run.sh build                configure and build only
+#   ./run.sh bench [--quick]      the benchmark (tests/bench/bench.py); not a test
 #   ./run.sh fuzz [SECONDS]       libFuzzer, each target SECONDS (clang, ./build-fuzz)
 # Each installs what it needs on a fresh Debian machine (apt-get; sudo when
 # not root), configures and builds in ./build.
@@ -62,6 +63,11 @@ test)
         echo "${ok:-0} passed, $(( ${fail:-0} + ${to:-0} )) failed, ${skip:-0} skipped"
         exit "$rc"
         ;;
+bench)
+        install_deps
+        build
+        exec /usr/bin/python3 "$here/tests/bench/bench.py" --build "$here/build" "$@"
+        ;;
 fuzz)
         # Each target in turn for SECONDS (default 60), one job, at the lowest
         # CPU priority; new inputs stay in build-fuzz/corpus, crashes go to
@@ -100,7 +106,7 @@ demo)
         exec /usr/bin/python3 "$here/tests/demo.py" --build "$here/build" "$@"
         ;;
 *)
-        echo "usage: ./run.sh demo [--seconds N] | test | build | fuzz [SECONDS]" >&2
+        echo "usage: ./run.sh demo [--seconds N] | test | build | bench [--quick] | fuzz [SECONDS]" >&2
         exit 2
         ;;
 esac

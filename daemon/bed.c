@@ -71,7 +71,7 @@ static void session_opened(Bed *b, int64_t id, const char *patient_ref, const ch
                 Daemon *d = b->daemon;
                 alarm_bed_set_profile(b->alarm, d->have_profile ? &d->profile : NULL);
                 alarm_bed_set_session(b->alarm, true, "baseline", now_mono_ns(), now_wall_ns());
-                daemon_alarm_timer_update(d);
+                daemon_alarm_timer_bed(d, b->alarm);
         }
         /* The journal gets the session id and bed, never the patient reference. */
         log_full(LOG_INFO, MSGID_SESSION, NULL, b->name, 0, "session %lld opened (%s)",
@@ -104,7 +104,7 @@ int bed_session_stop(Bed *b, const char *actor, const char *reason)
                  (long long)b->session_id, reason ? reason : "stopped");
         if (b->alarm) {
                 alarm_bed_set_session(b->alarm, false, NULL, now_mono_ns(), now_wall_ns());
-                daemon_alarm_timer_update(b->daemon);
+                daemon_alarm_timer_bed(b->daemon, b->alarm);
         }
         b->session_id = 0;
         b->session_auto = false;
@@ -140,7 +140,7 @@ void bed_on_reading(Bed *b, const char *device, const Reading *r)
                 store_reading_add(d->store, b->session_id, device, r);
         if (b->alarm) {
                 alarm_bed_reading(b->alarm, r, r->mono_ns, r->wall_ns);
-                daemon_alarm_timer_update(d);
+                daemon_alarm_timer_bed(d, b->alarm);
         }
 }
 

@@ -192,7 +192,8 @@ def run_config(build, beds, mode, warmup_s, measure_s):
     res = {
         "beds": beds, "mode": mode,
         "readings_per_s": rows / (t1 - t0),
-        "cpu_ms_per_1000": (cpu1 - cpu0) * 1000 / rows * 1000 if rows else None,
+        # /proc counts CPU in clock ticks (10 ms): too few for a figure at 1 bed.
+        "cpu_ms_per_1000": (cpu1 - cpu0) * 1000 / rows * 1000 if rows and cpu1 > cpu0 else None,
         "cpu_share": (cpu1 - cpu0) / (t1 - t0),
         "rss_mb": hwm_kb / 1024 if hwm_kb else None,
         "lag_p50_ms": pct(lags, 50), "lag_p99_ms": pct(lags, 99),

@@ -323,7 +323,10 @@ static int on_post(sd_event_source *s, void *userdata)
 {
         Daemon *d = userdata;
 
-        if (store_flush_wanted(d->store))
+        /* While the store is failing only the tick retries: a commit attempt
+         * replays the whole queue, and doing it after every event would make
+         * an outage cost O(queue) per reading. */
+        if (store_flush_wanted(d->store) && !d->store_failing)
                 flush_store(d);
         return 0;
 }

@@ -268,6 +268,37 @@ class Pump:
         return {}
 
 
+def sim_capture(workdir, scenario_text, time_scale):
+    """The exact bytes vitals-sim sends for a whole scenario (read from its
+    pty until it exits at the scenario's end)."""
+    import select
+    import tty
+    scn = os.path.join(workdir, "capture-%d.scn" % len(os.listdir(workdir)))
+    with open(scn, "w") as f:
+        f.write(scenario_text)
+    proc = subprocess.Popen([VITALS_SIM, "--protocol", "ge-s5", "--scenario", scn,
+                             "--time-scale", str(time_scale), "--exit-at-end", "-q"],
+                            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    fd = os.open(proc.stdout.readline().strip(), os.O_RDWR | os.O_NOCTTY)
+    tty.setraw(fd)
+    data = bytearray()
+    while True:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(fd)
+    proc.wait(10)
+    return bytes(data)
+
+
 def proc_cpu_s(pid):
     """User + system CPU seconds of a process so far."""
     with open("/proc/%d/stat" % pid) as f:

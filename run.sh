@@ -3,6 +3,8 @@
 #   ./run.sh demo [--seconds N]   three simulated beds, a live view
 #   ./run.sh test                 build and run the whole test suite
 #   ./run.sh build                configure and build only
+#   ./run.sh sanitize             the suite under ASan+UBSan (./build-asan) and the
+#                                 unit tests and corpus replays under valgrind
 #   ./run.sh bench [--quick]      the benchmark (tests/bench/bench.py); not a test
 #   ./run.sh fuzz [SECONDS]       libFuzzer, each target SECONDS (clang, ./build-fuzz)
 # Each installs what it needs on a fresh Debian machine (apt-get; sudo when
@@ -63,6 +65,37 @@ test)
         echo "${ok:-0} passed, $(( ${fail:-0} + ${to:-0} )) failed, ${skip:-0} skipped"
         exit "$rc"
         ;;
+sanitize)
+        # Every test, unit and integration, against an AddressSanitizer +
+        # UndefinedBehaviorSanitizer build (any finding, leaks included,
+        # aborts the program and fails its test), then the unit tests and
+        # corpus replays of ./build under valgrind's memcheck.
+        install_deps valgrind
+        build
+        # ./build may predate valgrind: let meson find it for the test setup.
+        meson setup --reconfigure build >/dev/null
+        werror=false
+        [ "${CI:-}" = true ] && werror=true
+        if [ ! -f build-asan/build.ninja ]; then
+                meson setup build-asan -Db_sanitize=address,undefined \
+                        -Dc_args=-fno-sanitize-recover=all -Dwerror=$werror >/dev/null
+        fi
+        ninja -C build-asan >/dev/null
+        export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+        export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+        set +e
+        meson test -C build-asan --print-errorlogs --num-processes 2 "$@" |
+                tee build-asan/test-output.txt
+        rc1=${PIPESTATUS[0]}
+        meson test -C build --setup valgrind --no-suite integration --print-errorlogs \
+                --num-processes 2 | tee build/valgrind-output.txt
+        rc2=${PIPESTATUS[0]}
+        set -e
+        sum() { sed -n "s/^$1: *\([0-9]*\).*/\1/p" build-asan/test-output.txt \
+                build/valgrind-output.txt | awk '{ n += $1 } END { print n + 0 }'; }
+        echo "$(sum Ok) passed, $(( $(sum Fail) + $(sum Timeout) )) failed, $(sum Skipped) skipped"
+        [ "$rc1" = 0 ] && [ "$rc2" = 0 ]
+        ;;
 bench)
         install_deps
         build
@@ -106,7 +139,7 @@ demo)
         exec /usr/bin/python3 "$here/tests/demo.py" --build "$here/build" "$@"
         ;;
 *)
-        echo "usage: ./run.sh demo [--seconds N] | test | build | bench [--quick] | fuzz [SECONDS]" >&2
+        echo "usage: ./run.sh demo [--seconds N] | test | build | sanitize | bench [--quick] | fuzz [SECONDS]" >&2
         exit 2
         ;;
 esac

@@ -57,6 +57,20 @@ def skip(why):
     sys.exit(77)
 
 
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def sanitizer_check(who, log):
+    """In a sanitizer build (./run.sh sanitize) a finding is printed, then
+    the program aborts; name it here so that no test can miss it."""
+    for mark in SANITIZER_MARKS:
+        if mark in log:
+            i = log.index(mark)
+            print(log[max(0, i - 200):i + 2000])
+            check(False, "%s: sanitizer report (%s)" % (who, mark))
+            return
+
+
 def wait_for(pred, timeout, what, interval=0.05):
     deadline = time.monotonic() + timeout
     last = None
@@ -98,6 +112,7 @@ class Sim:
                 self.proc.kill()
                 self.proc.wait()
         self.stderr.close()
+        sanitizer_check("vitals-sim", open(self.stderr_path).read())
 
 
 class Daemon:
@@ -183,6 +198,7 @@ class Daemon:
                 raise
         if self.proc:
             self.logf.close()
+            sanitizer_check("vitalsd", self.log())
         return self.proc.returncode if self.proc else None
 
     def query(self, sql, args=()):

@@ -101,6 +101,12 @@ try:
              20, "readings after the re-plug")
     sessions = d.query("SELECT COUNT(*) FROM sessions WHERE bed='chair-1'")[0][0]
     check(sessions == 1, "the pull does not split the session (%d sessions)" % sessions)
+    events = wait_for(lambda: (lambda e: e if any(r[0] == "inactive" for r in e) else None)(d.query(
+        "SELECT state, priority, technical FROM alarm_events WHERE bed='chair-1' AND "
+        "condition='DEVICE_DISCONNECTED' ORDER BY id")), 10, "the disconnection alarm to end")
+    check(events[0] == ("active", "high", 1) and events[-1][0] == "inactive",
+          "the pull raises a high-priority technical DEVICE_DISCONNECTED alarm that ends on "
+          "re-plugging (%r)" % (events,))
 
     noisy_dev = wait_for(lambda: (lambda n: n if n["frames_bad"] >= 4 else None)(d.device("noisy")),
                          40, "damaged frames to be counted")

@@ -244,11 +244,15 @@ def main():
     ap.add_argument("--build", default=os.path.join(SOURCE, "build"))
     ap.add_argument("--quick", action="store_true", help="1 bed only, short runs")
     ap.add_argument("--output", help="also write the report to this file")
+    ap.add_argument("--beds", help="comma-separated bed counts instead of 1,64,256,1000")
+    ap.add_argument("--seconds", type=float, help="measuring time per run (default 15; quick 6)")
     args = ap.parse_args()
 
     beds_list = [1] if args.quick else [1, 64, 256, 1000]
+    if args.beds:
+        beds_list = [int(b) for b in args.beds.split(",")]
     warmup = 2 if args.quick else 3
-    measure = 6 if args.quick else 15
+    measure = args.seconds or (6 if args.quick else 15)
     report = ["Machine: " + machine(), ""]
     print(report[0], flush=True)
     results = []

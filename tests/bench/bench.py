@@ -27,6 +27,7 @@ to it.  Prints a Markdown table and lines naming throughput, ceiling and
 ratio; --output FILE also writes the report there.
 """
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -105,7 +106,7 @@ def run_config(build, beds, mode, warmup_s, measure_s):
     # disconnected by design (docs/control-protocol.md), and the flat-out runs
     # measure throughput.
     probe_beds = min(beds, 16) if mode == "real-time" else 0
-    probe_interval = max(1.3, 2.5 / probe_beds) if probe_beds else 1
+    probe_interval = max(0.3, 2.5 / probe_beds) if probe_beds else 1
     pump = subprocess.Popen([os.path.join(build, "tests", "bench", "bench-pump"),
                              "--beds", str(beds), "--rate", "1" if mode == "real-time" else "0",
                              "--probe-beds", str(probe_beds),
@@ -171,6 +172,22 @@ def run_config(build, beds, mode, warmup_s, measure_s):
             last = top
     t1, id1, cpu1 = time.monotonic(), max_id(), proc_cpu_s(d.pid)
     hwm_kb = proc_hwm_kb(d.pid)
+    # The store's own account (readings dropped from a full queue), from a
+    # status request as vitalsctl makes it.
+    dropped, status_error = None, None
+    try:
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        c.settimeout(10)
+        c.connect(sock)
+        c.send(b'{"type":"status","id":1}')
+        reply = c.recv(16 << 20)
+        c.close()
+        if not reply:
+            status_error = "connection closed without a reply"
+        else:
+            dropped = json.loads(reply)["store"]["dropped"]
+    except (OSError, ValueError, KeyError) as e:
+        status_error = str(e)
 
     pump.stdin.write("stop\n")
     pump.stdin.flush()
@@ -201,6 +218,7 @@ def run_config(build, beds, mode, warmup_s, measure_s):
         "alarm_n": len(latencies), "probes": int(figures.get("probes", 0)),
         "subscriber_dropped": figures.get("subscriber_dropped") == "1",
         "ready_ms": ready_ms, "exit": rc,
+        "dropped": dropped, "status_error": status_error,
     }
     if rc != 0:
         print("vitalsd exited %d; log in %s" % (rc, wd), file=sys.stderr)
@@ -252,14 +270,16 @@ def main():
     if args.beds:
         beds_list = [int(b) for b in args.beds.split(",")]
     warmup = 2 if args.quick else 3
-    measure = args.seconds or (6 if args.quick else 15)
+    # Real-time runs longer: at ~3 probes/s, 60 s give ~200 alarm latencies.
+    measure = {"real-time": args.seconds or (8 if args.quick else 60),
+               "flat out": args.seconds or (6 if args.quick else 15)}
     report = ["Machine: " + machine(), ""]
     print(report[0], flush=True)
     results = []
     for mode in ("real-time", "flat out"):
         for n in beds_list:
             print("bench: %d beds, %s ..." % (n, mode), file=sys.stderr, flush=True)
-            results.append(run_config(args.build, n, mode, warmup, measure))
+            results.append(run_config(args.build, n, mode, warmup, measure[mode]))
 
     ceil = ceiling(args.build, 4 if args.quick else 10, 10000, max(beds_list))
     report += [
@@ -276,6 +296,13 @@ def main():
             fmt(r["alarm_p50_ms"], "%.2f"), fmt(r["alarm_p99_ms"], "%.2f"),
             r["alarm_n"], r["probes"], ", subscriber dropped" if r["subscriber_dropped"] else "",
             fmt(r["ready_ms"])))
+    for r in results:
+        if r["status_error"]:
+            report.append("note: %d beds, %s: the status request failed (%s)"
+                          % (r["beds"], r["mode"], r["status_error"]))
+        elif r["dropped"]:
+            report.append("note: %d beds, %s: vitalsd dropped %d readings from its full queue"
+                          % (r["beds"], r["mode"], r["dropped"]))
     best = max((r for r in results if r["mode"] == "flat out"), key=lambda r: r["readings_per_s"])
     ratio = best["readings_per_s"] / ceil
     report += [

@@ -43,11 +43,15 @@
 #define FRAME_CAP GE_S5_FRAME_MAX(GE_S5_DISPL_RECORD_LEN)
 #define NSEC_PER_SEC 1000000000ull
 #define MAX_EVENTS 100000
+/* Flat out, up to this many records go out in one write(), as a serial
+ * driver's buffer would hand them over; at 1 Hz it is one per write. */
+#define BATCH_MAX 16
 
 typedef struct PumpBed {
         SimPort port;
-        uint8_t frame[FRAME_CAP];
-        size_t len, off; /* the frame being written and how much of it went out */
+        uint8_t frame[BATCH_MAX * FRAME_CAP];
+        size_t len, off; /* the frames being written and how much of them went out */
+        unsigned n_frames; /* records in frame[] */
         uint64_t next_ns;
         bool probe_now;  /* the next frame is a probe */
         bool in_probe;   /* the frame being written is a probe */
@@ -105,14 +109,16 @@ static size_t build_frame(uint32_t t, int spo2_pct, uint8_t *out, size_t cap)
         return ge_s5_frame_encode(rec, sizeof(rec), out, cap);
 }
 
-/* The next frame of a bed: the normal one is shared by all beds and rebuilt
- * once per second (its time field changes), a probe is built on its own. */
+/* The next frame(s) of a bed: the normal one is shared by all beds and
+ * rebuilt once per second (its time field changes), a probe is built on its
+ * own; flat out, BATCH_MAX copies go out together. */
 static void next_frame(Pump *p, PumpBed *b)
 {
         uint32_t t = (uint32_t)time(NULL);
 
         if (b->probe_now) {
                 b->len = build_frame(t, 85, b->frame, sizeof(b->frame));
+                b->n_frames = 1;
                 b->probe_now = false;
                 b->in_probe = true;
         } else {
@@ -120,8 +126,10 @@ static void next_frame(Pump *p, PumpBed *b)
                         p->cached_len = build_frame(t, 97, p->cached, sizeof(p->cached));
                         p->cached_time = t;
                 }
-                memcpy(b->frame, p->cached, p->cached_len);
-                b->len = p->cached_len;
+                b->n_frames = p->rate_hz > 0 ? 1 : BATCH_MAX;
+                for (unsigned k = 0; k < b->n_frames; k++)
+                        memcpy(b->frame + k * p->cached_len, p->cached, p->cached_len);
+                b->len = b->n_frames * p->cached_len;
                 b->in_probe = false;
         }
         b->off = 0;
@@ -150,8 +158,8 @@ static bool write_some(Pump *p, PumpBed *b, unsigned idx)
                 pthread_mutex_unlock(&p->lock);
                 b->in_probe = false;
         }
-        b->frames++;
-        p->frames++;
+        b->frames += b->n_frames;
+        p->frames += b->n_frames;
         b->len = 0;
         return true;
 }

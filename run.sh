@@ -6,7 +6,7 @@
 #   ./run.sh sanitize             the suite under ASan+UBSan (./build-asan) and the
 #                                 unit tests and corpus replays under valgrind
 #   ./run.sh bench [--quick]      the benchmark (tests/bench/bench.py); not a test
-#   ./run.sh fuzz [SECONDS]       libFuzzer, each target SECONDS (clang, ./build-fuzz)
+#   ./run.sh fuzz [SECONDS [TARGET...]]  libFuzzer, each target SECONDS (clang, ./build-fuzz)
 # Each installs what it needs on a fresh Debian machine (apt-get; sudo when
 # not root), configures and builds in ./build.
 set -euo pipefail
@@ -106,6 +106,8 @@ fuzz)
         # CPU priority; new inputs stay in build-fuzz/corpus, crashes go to
         # build-fuzz/artifacts (add each to tests/fuzz/corpus with its fix).
         secs=${1:-60}
+        [ $# -gt 0 ] && shift
+        targets=${*:-ge-s5 scenario config profile control}
         install_deps clang libclang-rt-14-dev
         if [ ! -f build-fuzz/build.ninja ]; then
                 CC=clang meson setup build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined \
@@ -116,7 +118,7 @@ fuzz)
         /usr/bin/python3 tests/fuzz/seed.py --build build-fuzz --out build-fuzz/corpus \
                 --captures "$here/../shared/captures"
         failed=0
-        for t in ge-s5 scenario config profile control; do
+        for t in $targets; do
                 mkdir -p "build-fuzz/artifacts/$t"
                 echo "fuzz: $t for ${secs}s" >&2
                 set +e
@@ -139,7 +141,7 @@ demo)
         exec /usr/bin/python3 "$here/tests/demo.py" --build "$here/build" "$@"
         ;;
 *)
-        echo "usage: ./run.sh demo [--seconds N] | test | build | sanitize | bench [--quick] | fuzz [SECONDS]" >&2
+        echo "usage: ./run.sh demo [--seconds N] | test | build | sanitize | bench [--quick] | fuzz [SECONDS [TARGET...]]" >&2
         exit 2
         ;;
 esac

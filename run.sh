@@ -3,6 +3,10 @@
 #   ./run.sh demo [--seconds N]   three simulated beds, a live view
 #   ./run.sh test                 build and run the whole test suite
 #   ./run.sh build                configure and build only
+#   ./run.sh sanitize             the suite under ASan+UBSan (./build-asan) and the
+#                                 unit tests and corpus replays under valgrind
+#   ./run.sh bench [--quick]      the benchmark (tests/bench/bench.py); not a test
+#   ./run.sh fuzz [SECONDS [TARGET...]]  libFuzzer, each target SECONDS (clang, ./build-fuzz)
 # Each installs what it needs on a fresh Debian machine (apt-get; sudo when
 # not root), configures and builds in ./build.
 set -euo pipefail
@@ -77,13 +81,83 @@ test)
         echo "${ok:-0} passed, $(( ${fail:-0} + ${to:-0} )) failed, ${skip:-0} skipped"
         exit "$rc"
         ;;
+sanitize)
+        # Every test, unit and integration, against an AddressSanitizer +
+        # UndefinedBehaviorSanitizer build (any finding, leaks included,
+        # aborts the program and fails its test), then the unit tests and
+        # corpus replays of ./build under valgrind's memcheck.
+        install_deps valgrind
+        build
+        # ./build may predate valgrind: let meson find it for the test setup.
+        meson setup --reconfigure build >/dev/null
+        werror=false
+        [ "${CI:-}" = true ] && werror=true
+        if [ ! -f build-asan/build.ninja ]; then
+                meson setup build-asan -Db_sanitize=address,undefined \
+                        -Dc_args=-fno-sanitize-recover=all -Dwerror=$werror >/dev/null
+        fi
+        ninja -C build-asan >/dev/null
+        export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+        export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+        set +e
+        meson test -C build-asan --print-errorlogs --num-processes 2 "$@" |
+                tee build-asan/test-output.txt
+        rc1=${PIPESTATUS[0]}
+        meson test -C build --setup valgrind --no-suite integration --print-errorlogs \
+                --num-processes 2 | tee build/valgrind-output.txt
+        rc2=${PIPESTATUS[0]}
+        set -e
+        sum() { sed -n "s/^$1: *\([0-9]*\).*/\1/p" build-asan/test-output.txt \
+                build/valgrind-output.txt | awk '{ n += $1 } END { print n + 0 }'; }
+        echo "$(sum Ok) passed, $(( $(sum Fail) + $(sum Timeout) )) failed, $(sum Skipped) skipped"
+        [ "$rc1" = 0 ] && [ "$rc2" = 0 ]
+        ;;
+bench)
+        install_deps
+        build
+        exec /usr/bin/python3 "$here/tests/bench/bench.py" --build "$here/build" "$@"
+        ;;
+fuzz)
+        # Each target in turn for SECONDS (default 60), one job, at the lowest
+        # CPU priority; new inputs stay in build-fuzz/corpus, crashes go to
+        # build-fuzz/artifacts (add each to tests/fuzz/corpus with its fix).
+        secs=${1:-60}
+        [ $# -gt 0 ] && shift
+        targets=${*:-ge-s5 scenario config profile control}
+        install_deps clang libclang-rt-14-dev
+        if [ ! -f build-fuzz/build.ninja ]; then
+                CC=clang meson setup build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined \
+                        -Db_lundef=false -Dbuildtype=debugoptimized \
+                        "-Dc_args=-fsanitize=fuzzer-no-link -fno-sanitize-recover=all" >/dev/null
+        fi
+        ninja -C build-fuzz >/dev/null
+        /usr/bin/python3 tests/fuzz/seed.py --build build-fuzz --out build-fuzz/corpus \
+                --captures "$here/../shared/captures"
+        failed=0
+        for t in $targets; do
+                mkdir -p "build-fuzz/artifacts/$t"
+                echo "fuzz: $t for ${secs}s" >&2
+                set +e
+                nice -n 19 "build-fuzz/tests/fuzz/fuzz-$t" -max_total_time="$secs" -timeout=10 \
+                        -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
+                        -artifact_prefix="build-fuzz/artifacts/$t/" "build-fuzz/corpus/$t" \
+                        >"build-fuzz/fuzz-$t.log" 2>&1
+                rc=$?
+                set -e
+                execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "build-fuzz/fuzz-$t.log")
+                echo "fuzz $t: ${execs:-?} executions in ${secs}s, exit $rc," \
+                        "corpus $(ls "build-fuzz/corpus/$t" | wc -l) inputs"
+                [ "$rc" = 0 ] || { failed=1; tail -30 "build-fuzz/fuzz-$t.log"; }
+        done
+        exit $failed
+        ;;
 demo)
         install_deps
         build
         exec /usr/bin/python3 "$here/tests/demo.py" --build "$here/build" "$@"
         ;;
 *)
-        echo "usage: ./run.sh demo [--seconds N] | test | build" >&2
+        echo "usage: ./run.sh demo [--seconds N] | test | build | sanitize | bench [--quick] | fuzz [SECONDS [TARGET...]]" >&2
         exit 2
         ;;
 esac

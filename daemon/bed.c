@@ -135,7 +135,7 @@ static void session_opened(Bed *b, int64_t id, const char *patient_ref, const ch
                         (void)apply_profile(b, NULL);
                 }
                 alarm_bed_set_session(b->alarm, true, b->phase, now_mono_ns(), now_wall_ns());
-                daemon_alarm_timer_update(d);
+                daemon_alarm_timer_bed(d, b->alarm);
                 /* A monitor already gone counts for more now a patient is recorded. */
                 for (size_t i = 0; i < d->n_devices; i++)
                         if (d->devices[i]->bed == b && d->devices[i]->state == DEVICE_DISCONNECTED)
@@ -202,7 +202,7 @@ int bed_session_stop(Bed *b, const char *actor, const char *reason)
                 alarm_bed_set_session(b->alarm, false, NULL, now_mono_ns(), now_wall_ns());
                 /* The next session starts from the default profile. */
                 (void)apply_profile(b, NULL);
-                daemon_alarm_timer_update(d);
+                daemon_alarm_timer_bed(d, b->alarm);
         }
         b->session_id = 0;
         b->session_auto = false;
@@ -283,7 +283,7 @@ void bed_on_reading(Bed *b, const char *device, const Reading *r)
                 store_reading_add(d->store, b->session_id, device, r);
         if (b->alarm) {
                 alarm_bed_reading(b->alarm, r, r->mono_ns, r->wall_ns);
-                daemon_alarm_timer_update(d);
+                daemon_alarm_timer_bed(d, b->alarm);
         }
 }
 

@@ -51,15 +51,50 @@ static void config_error(ParseCtx *p, const char *key, const char *fmt, ...)
         p->c->n_errors++;
 }
 
+char *conf_read_line(FILE *f, char *str, int num, ConfLineProblem *ret_problem)
+{
+        size_t n = 0;
+        int ch = EOF;
+
+        /* Not fgets(): it cannot say where a NUL byte ends the string, and it
+         * hands a long line over in pieces that inih would take for lines
+         * of their own (found by tests/fuzz/fuzz-profile.c). */
+        *ret_problem = CONF_LINE_OK;
+        while ((ch = getc(f)) != EOF) {
+                if (ch == '\0')
+                        *ret_problem = CONF_LINE_NUL;
+                else if (n + 1 < (size_t)num)
+                        str[n++] = (char)ch;
+                else if (ch != '\n' && *ret_problem == CONF_LINE_OK)
+                        *ret_problem = CONF_LINE_TOO_LONG;
+                if (ch == '\n')
+                        break;
+        }
+        if (ch == EOF && n == 0 && *ret_problem == CONF_LINE_OK)
+                return NULL;
+        if (*ret_problem != CONF_LINE_OK) {
+                /* The line is reported by the caller and parsed as blank. */
+                strcpy(str, "\n");
+                return str;
+        }
+        str[n] = '\0';
+        return str;
+}
+
 static char *reader(char *str, int num, void *stream)
 {
         ParseCtx *p = stream;
-        char *r = fgets(str, num, p->f);
+        ConfLineProblem problem;
+        char *r = conf_read_line(p->f, str, num, &problem);
         const char *s = r;
 
         if (!r)
                 return NULL;
         p->line++;
+        if (problem == CONF_LINE_NUL)
+                config_error(p, NULL, "NUL byte in line");
+        else if (problem == CONF_LINE_TOO_LONG)
+                config_error(p, NULL, "line too long (at most %d characters)", num - 2);
         while (*s == ' ' || *s == '\t')
                 s++;
         if (*s == '[')

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "driver.h"
 #include "regmap.h"
@@ -78,3 +79,16 @@ int config_read_clinic(const char *path, char **ret);
 /* Seconds with an optional fraction ("0.5") within [min, max], into
  * microseconds. 0, -EINVAL (empty) or -ERANGE. Shared by the profile parser. */
 int conf_parse_seconds(const char *v, double min, double max, uint64_t *ret_usec);
+
+typedef enum ConfLineProblem {
+        CONF_LINE_OK,
+        CONF_LINE_TOO_LONG, /* more than num - 2 characters before the newline */
+        CONF_LINE_NUL,      /* a NUL byte in the line */
+} ConfLineProblem;
+
+/* Reads one physical line (with its '\n', at most num - 1 bytes) for
+ * inih's ini_parse_stream().  A line too long or holding a NUL byte is
+ * consumed whole, comes back as "\n" and is named in *ret_problem, so the
+ * caller reports it and line numbers stay true.  NULL at end of file.
+ * Shared by the profile parser. */
+char *conf_read_line(FILE *f, char *str, int num, ConfLineProblem *ret_problem);

@@ -940,3 +940,14 @@ void control_free(ControlServer *s)
         free(s->path);
         free(s);
 }
+
+/* Seam for tests/fuzz: one request as if a client with credentials cred had
+ * sent it, without a socket.  Returns the reply (the caller puts it). */
+json_object *control_dispatch_message(ControlServer *s, const struct ucred *cred,
+                                      const char *buf, size_t len)
+{
+        ControlConn c = {.srv = s, .fd = -1, .cred = *cred};
+
+        snprintf(c.user, sizeof(c.user), "uid:%u", (unsigned)cred->uid);
+        return dispatch(&c, buf, len);
+}

@@ -31,3 +31,9 @@ void control_session_event(ControlServer *s, const Bed *b, const char *state, co
                            const char *reason);
 void control_marker_event(ControlServer *s, const Bed *b, int64_t wall_ns, const char *kind,
                           const char *text, const char *actor);
+
+/* Test seam (tests/fuzz): dispatches one request from a connection-less
+ * client with credentials cred; returns the reply to put. */
+struct ucred;
+json_object *control_dispatch_message(ControlServer *s, const struct ucred *cred,
+                                      const char *buf, size_t len);

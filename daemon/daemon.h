@@ -107,6 +107,7 @@ struct Daemon {
         sd_event_source *tick_timer;
         AlarmEngine *alarms;
         sd_event_source *alarm_timer;
+        int64_t alarm_armed_ns; /* CLOCK_BOOTTIME ns the alarm timer is set for; INT64_MAX: off */
         AlarmProfile profile; /* the default profile ([daemon] profile) */
         bool have_profile;
         int64_t started_mono_ns;
@@ -158,5 +159,7 @@ void daemon_reading(Daemon *d, Device *dev, const Reading *r);
 void daemon_commit_now(Daemon *d);
 /* Re-arms the alarm timer to the engine's next deadline. */
 void daemon_alarm_timer_update(Daemon *d);
+/* The same after a change to one bed only: O(1) in the number of beds. */
+void daemon_alarm_timer_bed(Daemon *d, const AlarmBed *b);
 /* Loads [daemon] profile (if any) from DIR/profiles; logs and returns -errno. */
 int daemon_load_profile(const Config *c, AlarmProfile *ret, bool *ret_have);

@@ -211,21 +211,19 @@ static void section_begin(ParseCtx *p, const char *header)
 static char *reader(char *str, int num, void *stream)
 {
         ParseCtx *p = stream;
+        ConfLineProblem problem;
         char *s;
-        size_t n;
 
-        if (!fgets(str, num, p->f))
+        if (!conf_read_line(p->f, str, num, &problem))
                 return NULL;
         p->line++;
-        n = strlen(str);
-        if (n > 0 && str[n - 1] != '\n' && !feof(p->f)) {
-                int ch;
-                do
-                        ch = fgetc(p->f);
-                while (ch != EOF && ch != '\n');
-                profile_error(p, p->line, NULL, "line too long (at most %d characters)", num - 2);
-                strcpy(str, "\n");
-                return str;
+        if (problem != CONF_LINE_OK) {
+                if (problem == CONF_LINE_NUL)
+                        profile_error(p, p->line, NULL, "NUL byte in line");
+                else
+                        profile_error(p, p->line, NULL, "line too long (at most %d characters)",
+                                      num - 2);
+                return str; /* "\n" */
         }
         s = str;
         if (p->line == 1 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB &&

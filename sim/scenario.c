@@ -1346,7 +1346,8 @@ static int finalize(Parser *p)
         if (s->n_segments == 0 && !s->nibp_used)
                 return fail(p, "the scenario sets no values (e.g. 'at 0:00 hr 72 spo2 97')");
 
-        qsort(s->segments, s->n_segments, sizeof(s->segments[0]), segment_cmp);
+        if (s->n_segments > 1)
+                qsort(s->segments, s->n_segments, sizeof(s->segments[0]), segment_cmp);
         r = resolve_ramps(p);
         if (r < 0)
                 return r;
@@ -1375,8 +1376,11 @@ static int finalize(Parser *p)
         if (r < 0)
                 return r;
 
-        qsort(s->events, s->n_events, sizeof(s->events[0]), event_cmp);
-        qsort(s->nibp, s->n_nibp, sizeof(s->nibp[0]), nibp_cmp);
+        /* qsort() must not see the NULL of an empty list (C17 7.22.5). */
+        if (s->n_events > 1)
+                qsort(s->events, s->n_events, sizeof(s->events[0]), event_cmp);
+        if (s->n_nibp > 1)
+                qsort(s->nibp, s->n_nibp, sizeof(s->nibp[0]), nibp_cmp);
         filter_nibp(s);
         return check_nibp_auto(p);
 }

@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 BUILD = os.environ.get("VITALS_BUILD", os.path.join(os.path.dirname(__file__), "../../build"))
@@ -26,6 +27,9 @@ CAPTURES = os.environ.get("VITALS_CAPTURES", os.path.join(SOURCE, "..", "shared"
 VITALSD = os.path.join(BUILD, "daemon", "vitalsd")
 VITALSCTL = os.path.join(BUILD, "console", "vitalsctl")
 VITALS_SIM = os.path.join(BUILD, "sim", "vitals-sim")
+PUMP = os.environ.get("VITALS_PUMP", os.path.join(BUILD, "tests", "bench", "bench-pump"))
+FAULTFS = os.environ.get("VITALS_FAULTFS",
+                         os.path.join(BUILD, "tests", "integration", "libvitals-faultfs.so"))
 
 FAILURES = []
 
@@ -51,6 +55,20 @@ def finish():
 def skip(why):
     print("SKIP: " + why)
     sys.exit(77)
+
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def sanitizer_check(who, log):
+    """In a sanitizer build (./run.sh sanitize) a finding is printed, then
+    the program aborts; name it here so that no test can miss it."""
+    for mark in SANITIZER_MARKS:
+        if mark in log:
+            i = log.index(mark)
+            print(log[max(0, i - 200):i + 2000])
+            check(False, "%s: sanitizer report (%s)" % (who, mark))
+            return
 
 
 def wait_for(pred, timeout, what, interval=0.05):
@@ -94,6 +112,7 @@ class Sim:
                 self.proc.kill()
                 self.proc.wait()
         self.stderr.close()
+        sanitizer_check("vitals-sim", open(self.stderr_path).read())
 
 
 class Daemon:
@@ -179,6 +198,7 @@ class Daemon:
                 raise
         if self.proc:
             self.logf.close()
+            sanitizer_check("vitalsd", self.log())
         return self.proc.returncode if self.proc else None
 
     def query(self, sql, args=()):
@@ -188,6 +208,118 @@ class Daemon:
             return con.execute(sql, args).fetchall()
         finally:
             con.close()
+
+
+class Subscriber:
+    """A console on the control socket: subscribes and keeps every pushed
+    event (with the monotonic time it arrived) until closed."""
+
+    def __init__(self, sock_path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.sock.connect(sock_path)
+        self.sock.send(json.dumps({"type": "subscribe", "id": 1}).encode())
+        reply = json.loads(self.sock.recv(1 << 20))
+        if not reply.get("ok"):
+            raise RuntimeError("subscribe refused: %r" % reply)
+        self.events = []
+        self.lock = threading.Lock()
+        self.closed = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            try:
+                data = self.sock.recv(1 << 20)
+            except OSError:
+                break
+            if not data:
+                break
+            ev = json.loads(data)
+            with self.lock:
+                self.events.append((time.monotonic(), ev))
+        self.closed = True
+
+    def alarms(self, condition=None, state=None):
+        with self.lock:
+            return [e for _, e in self.events if e.get("type") == "alarm" and
+                    (condition is None or e["condition"] == condition) and
+                    (state is None or e["state"] == state)]
+
+    def close(self):
+        self.sock.close()
+
+
+class Pump:
+    """The benchmark's frame pump (tests/bench/pump.c): many GE S/5 monitors
+    on ptys from one process, at `rate` records per second each (0: as fast
+    as the reader takes them)."""
+
+    def __init__(self, beds, rate):
+        self.proc = subprocess.Popen([PUMP, "--beds", str(beds), "--rate", str(rate)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.ports = []
+        while True:
+            line = self.proc.stdout.readline().strip()
+            if line == "ready":
+                break
+            if not line:
+                raise RuntimeError("pump exited")
+            self.ports.append(line)
+
+    def go(self):
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("stop\n")
+                self.proc.stdin.flush()
+                out, _ = self.proc.communicate(timeout=10)
+                return dict(l.split(" ", 1) for l in out.splitlines() if " " in l)
+            except (BrokenPipeError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+        return {}
+
+
+def sim_capture(workdir, scenario_text, time_scale):
+    """The exact bytes vitals-sim sends for a whole scenario (read from its
+    pty until it exits at the scenario's end)."""
+    import select
+    import tty
+    scn = os.path.join(workdir, "capture-%d.scn" % len(os.listdir(workdir)))
+    with open(scn, "w") as f:
+        f.write(scenario_text)
+    proc = subprocess.Popen([VITALS_SIM, "--protocol", "ge-s5", "--scenario", scn,
+                             "--time-scale", str(time_scale), "--exit-at-end", "-q"],
+                            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    fd = os.open(proc.stdout.readline().strip(), os.O_RDWR | os.O_NOCTTY)
+    tty.setraw(fd)
+    data = bytearray()
+    while True:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(fd)
+    proc.wait(10)
+    return bytes(data)
+
+
+def proc_cpu_s(pid):
+    """User + system CPU seconds of a process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def vitalsctl(*args, check_rc=True):

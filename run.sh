@@ -98,6 +98,10 @@ sanitize)
         fi
         ninja -C build-asan >/dev/null
         export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+        export LSAN_OPTIONS=suppressions=$here/tests/sanitizers/lsan.supp:print_suppressions=0
+        # The export test's npm validators, shared with ./build.
+        npm_peers
+        [ -d build/npm ] && ln -sfn ../build/npm build-asan/npm
         export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
         set +e
         meson test -C build-asan --print-errorlogs --num-processes 2 "$@" |

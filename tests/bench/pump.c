@@ -398,11 +398,14 @@ int main(int argc, char **argv)
         printf("ready\n");
         fflush(stdout);
 
-        if (!fgets(cmd, sizeof(cmd), stdin) || strncmp(cmd, "go", 2) != 0)
+        if (!fgets(cmd, sizeof(cmd), stdin) || strncmp(cmd, "go", 2) != 0) {
+                free(p.beds);
                 return 0;
+        }
         cmd[strcspn(cmd, "\n")] = '\0';
         if (cmd[2] == ' ' && subscribe(&p, cmd + 3) < 0) {
                 fprintf(stderr, "pump: cannot subscribe on %s: %s\n", cmd + 3, strerror(errno));
+                free(p.beds);
                 return 1;
         }
         t0 = now_ns();
@@ -410,5 +413,6 @@ int main(int argc, char **argv)
         /* Let the last probe's event arrive. */
         usleep(200 * 1000);
         report(&p, (double)(now_ns() - t0) / 1e9);
+        free(p.beds);
         return 0;
 }

@@ -204,7 +204,10 @@ if os.path.exists(WALLSTEP):
 started = time.monotonic()
 d.start()
 if clock_d:
-    clock_d.start(env={"LD_PRELOAD": WALLSTEP, "VITALS_WALLSTEP_FILE": offset_file})
+    clock_d.start(env={"LD_PRELOAD": WALLSTEP, "VITALS_WALLSTEP_FILE": offset_file,
+                       # In the ASan build the shim comes before the runtime.
+                       "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") +
+                       ":verify_asan_link_order=0"})
 step_at = None
 try:
     # A nurse starts the nibp bed's session with the fast-NIBP profile (it

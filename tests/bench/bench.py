@@ -313,12 +313,13 @@ def main():
         if r["mode"] == "real-time" and r["readings_per_s"] < 0.95 * 3 * r["beds"]:
             report.append("WARNING: %d beds at 1 Hz: %.0f readings/s committed, %d expected"
                           % (r["beds"], r["readings_per_s"], 3 * r["beds"]))
+        what = "%d beds, %s%s" % (r["beds"], r["mode"],
+                                  "" if r["console"] or r["mode"] != "real-time" else ", no console")
         if r["status_error"]:
-            report.append("note: %d beds, %s: the status request failed (%s)"
-                          % (r["beds"], r["mode"], r["status_error"]))
+            report.append("note: %s: the status request failed (%s)" % (what, r["status_error"]))
         elif r["dropped"]:
-            report.append("note: %d beds, %s: vitalsd dropped %d readings from its full queue"
-                          % (r["beds"], r["mode"], r["dropped"]))
+            report.append("note: %s: vitalsd dropped %d readings from its full queue"
+                          % (what, r["dropped"]))
     ratios = {}
     report.append("")
     for r in results:

@@ -13,7 +13,7 @@
  * The alarm probe: every --probe-interval seconds one bed (round robin over
  * the first --probe-beds) sends a frame with SpO2 85 %, below the zero-delay
  * desaturation limit, and the next frames at 97 % again.  The time right
- * after the write() that put the frame's last byte into the pty is the
+ * before the write() that puts the frame's last byte into the pty is the
  * start; a subscriber thread on the control socket stamps the SPO2_DESAT
  * "active" event for that bed as the end.  Both stamps are CLOCK_MONOTONIC
  * in this process.
@@ -138,8 +138,17 @@ static void next_frame(Pump *p, PumpBed *b)
 /* Writes what it can of the bed's current frame; true when it is all out. */
 static bool write_some(Pump *p, PumpBed *b, unsigned idx)
 {
+        uint64_t t_before = 0;
+
         while (b->off < b->len) {
-                ssize_t n = write(b->port.fd, b->frame + b->off, b->len - b->off);
+                ssize_t n;
+
+                /* The probe's clock starts before the write() that puts its
+                 * last byte into the pty: the daemon, on the other core, can
+                 * read, decode and publish the alarm before write() returns
+                 * here.  The latency measured includes that write(). */
+                t_before = now_ns();
+                n = write(b->port.fd, b->frame + b->off, b->len - b->off);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -151,10 +160,9 @@ static bool write_some(Pump *p, PumpBed *b, unsigned idx)
                 p->bytes += (uint64_t)n;
         }
         if (b->in_probe) {
-                uint64_t t = now_ns();
                 pthread_mutex_lock(&p->lock);
                 if (p->n_sent < MAX_EVENTS)
-                        p->sent[p->n_sent++] = (Stamp){idx, t};
+                        p->sent[p->n_sent++] = (Stamp){idx, t_before};
                 pthread_mutex_unlock(&p->lock);
                 b->in_probe = false;
         }

@@ -26,16 +26,6 @@
 #include "timefmt.h"
 #include "vitalsctl.h"
 
-static const char *str_field(json_object *o, const char *key)
-{
-        json_object *v;
-
-        if (!o || !json_object_object_get_ex(o, key, &v) ||
-            !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
-
 static int64_t int_field(json_object *o, const char *key, int64_t dflt)
 {
         json_object *v;
@@ -102,7 +92,7 @@ static int call(const char *verb, const char *socket_path, json_object *request,
                                                                JSON_C_TO_STRING_SPACED |
                                                                JSON_C_TO_STRING_NOSLASHESCAPE));
         if (!json_object_object_get_ex(reply, "ok", &ok) || !json_object_get_boolean(ok)) {
-                const char *error = str_field(reply, "error"), *msg = str_field(reply, "message");
+                const char *error = client_json_string(reply, "error"), *msg = client_json_string(reply, "message");
 
                 code = exit_code_for(error);
                 fprintf(stderr, "vitalsctl %s: vitalsd refused: %s%s(%s)\n", verb,
@@ -243,14 +233,14 @@ int verb_ack(int argc, char **argv, const CtlGlobal *g)
         r = call("ack", o.socket_path, req, o.json, &reply);
         if (r != CTL_EXIT_OK)
                 return r;
-        actor = str_field(reply, "actor");
+        actor = client_json_string(reply, "actor");
         if (!o.json) {
                 if (bed)
                         printf("%lld alarm(s) of %s acknowledged by %s\n",
                                (long long)int_field(reply, "count", 0), bed, actor ? actor : "?");
                 else
                         printf("alarm %lld %s by %s\n", (long long)id,
-                               strcmp(str_field(reply, "state") ?: "", "inactive") == 0
+                               strcmp(client_json_string(reply, "state") ?: "", "inactive") == 0
                                        ? "reset (it had ended)"
                                        : "acknowledged",
                                actor ? actor : "?");
@@ -308,7 +298,7 @@ int verb_silence(int argc, char **argv, const CtlGlobal *g)
         if (!o.json)
                 printf("alarm sound silenced on %s for %lld s, until %s, by %s\n",
                        bed ? bed : "all beds", (long long)int_field(reply, "seconds", 0),
-                       clock_of(str_field(reply, "until"), buf), str_field(reply, "actor") ?: "?");
+                       clock_of(client_json_string(reply, "until"), buf), client_json_string(reply, "actor") ?: "?");
         json_object_put(reply);
         return CTL_EXIT_OK;
 }
@@ -357,8 +347,8 @@ int verb_mark(int argc, char **argv, const CtlGlobal *g)
                 json_object_object_get_ex(reply, "marker", &marker);
                 printf("%s marked on %s (session %lld) at %s by %s; phase %s\n",
                        argv[optind + 1], argv[optind], (long long)int_field(reply, "session", 0),
-                       clock_of(str_field(marker, "time"), buf), str_field(marker, "actor") ?: "?",
-                       str_field(reply, "phase") ?: "?");
+                       clock_of(client_json_string(marker, "time"), buf), client_json_string(marker, "actor") ?: "?",
+                       client_json_string(reply, "phase") ?: "?");
         }
         json_object_put(reply);
         return CTL_EXIT_OK;
@@ -564,13 +554,13 @@ int verb_session(int argc, char **argv, const CtlGlobal *g)
                         json_object_object_get_ex(reply, "session", &sess);
                         printf("session %lld started on %s for %s (alarm profile %s) by %s\n",
                                (long long)int_field(sess, "id", 0), bed,
-                               str_field(sess, "patient_ref") ?: "?",
-                               str_field(sess, "profile") ?: "none",
-                               str_field(reply, "actor") ?: "?");
+                               client_json_string(sess, "patient_ref") ?: "?",
+                               client_json_string(sess, "profile") ?: "none",
+                               client_json_string(reply, "actor") ?: "?");
                 } else
                         printf("session %lld on %s stopped by %s\n",
                                (long long)int_field(reply, "session", 0), bed,
-                               str_field(reply, "actor") ?: "?");
+                               client_json_string(reply, "actor") ?: "?");
         }
         json_object_put(reply);
         return CTL_EXIT_OK;

@@ -211,3 +211,13 @@ int client_send(int fd, json_object *message)
                         return -errno;
         }
 }
+
+const char *client_json_string(json_object *o, const char *key)
+{
+        json_object *v;
+
+        if (!o || !json_object_object_get_ex(o, key, &v) ||
+            !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}

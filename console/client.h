@@ -32,3 +32,7 @@ int client_send(int fd, json_object *message);
 
 /* Receives one message and parses it as a JSON object; same errors. */
 int client_receive(int fd, int timeout_msec, json_object **ret_message);
+
+/* The string member key of o, or NULL when o is NULL or key is absent or not
+ * a string: messages from the daemon are read defensively. */
+const char *client_json_string(json_object *o, const char *key);

@@ -50,16 +50,6 @@ static json_object *get_array(json_object *o, const char *key)
         return v;
 }
 
-static const char *get_string(json_object *o, const char *key)
-{
-        json_object *v;
-
-        if (!o || !json_object_object_get_ex(o, key, &v) ||
-            !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
-
 static bool get_number(json_object *o, const char *key, double *ret)
 {
         json_object *v;
@@ -166,7 +156,7 @@ static bool latest_value(json_object *e, char *buf, size_t size)
 {
         double v;
 
-        if (e && status_usable(get_string(e, "status")) && get_number(e, "value", &v)) {
+        if (e && status_usable(client_json_string(e, "status")) && get_number(e, "value", &v)) {
                 status_format_value(v, buf, size);
                 return true;
         }
@@ -189,7 +179,7 @@ static void print_sep(FILE *f)
 
 static void print_simple(FILE *f, const char *name, json_object *e, int64_t now_ns)
 {
-        const char *status = get_string(e, "status"), *unit = get_string(e, "unit");
+        const char *status = client_json_string(e, "status"), *unit = client_json_string(e, "unit");
         char v[64];
         bool number;
         double age;
@@ -201,7 +191,7 @@ static void print_simple(FILE *f, const char *name, json_object *e, int64_t now_
                 fprintf(f, " %s", unit);
         if (status && strcmp(status, "valid") != 0)
                 fprintf(f, " (%s)", status);
-        age = age_sec(get_string(e, "time"), now_ns);
+        age = age_sec(client_json_string(e, "time"), now_ns);
         if (is_episodic(name) || age >= STALE_AFTER_SEC)
                 print_age(f, age);
 }
@@ -221,10 +211,10 @@ static void print_nibp(FILE *f, json_object *latest, int64_t now_ns)
         if (mean)
                 numbers |= latest_value(mean, vm, sizeof(vm));
         for (size_t i = 0; i < 3; i++) {
-                const char *st = parts[i] ? get_string(parts[i], "status") : NULL;
+                const char *st = parts[i] ? client_json_string(parts[i], "status") : NULL;
 
                 if (!unit && parts[i])
-                        unit = get_string(parts[i], "unit");
+                        unit = client_json_string(parts[i], "unit");
                 if (!bad && st && strcmp(st, "valid") != 0)
                         bad = st;
         }
@@ -237,7 +227,7 @@ static void print_nibp(FILE *f, json_object *latest, int64_t now_ns)
                 fprintf(f, " %s", unit);
         if (bad)
                 fprintf(f, " (%s)", bad);
-        print_age(f, age_sec(get_string(any, "time"), now_ns));
+        print_age(f, age_sec(client_json_string(any, "time"), now_ns));
 }
 
 static int compare_names(const void *a, const void *b)
@@ -298,9 +288,9 @@ static void print_latest(FILE *f, json_object *latest, int64_t now_ns)
 
 static void print_device(FILE *f, json_object *d, int64_t now_ns)
 {
-        const char *name = get_string(d, "name"), *driver = get_string(d, "driver"),
-                   *port = get_string(d, "port"), *state = get_string(d, "state"),
-                   *since = get_string(d, "state_since"), *err = get_string(d, "last_error");
+        const char *name = client_json_string(d, "name"), *driver = client_json_string(d, "driver"),
+                   *port = client_json_string(d, "port"), *state = client_json_string(d, "state"),
+                   *since = client_json_string(d, "state_since"), *err = client_json_string(d, "last_error");
         double ok, bad, skipped, reconnects;
         char when[64];
 
@@ -350,9 +340,9 @@ static void print_alarms(FILE *f, json_object *alarms, int64_t now_ns)
                 return;
         for (size_t i = 0; i < json_object_array_length(alarms); i++) {
                 json_object *a = json_object_array_get_idx(alarms, i);
-                const char *cond = get_string(a, "condition"), *prio = get_string(a, "priority"),
-                           *state = get_string(a, "state"), *since = get_string(a, "since"),
-                           *by = get_string(a, "acknowledged_by"), *detail = get_string(a, "detail");
+                const char *cond = client_json_string(a, "condition"), *prio = client_json_string(a, "priority"),
+                           *state = client_json_string(a, "state"), *since = client_json_string(a, "since"),
+                           *by = client_json_string(a, "acknowledged_by"), *detail = client_json_string(a, "detail");
                 bool technical = false;
 
                 if (!json_object_is_type(a, json_type_object))
@@ -381,16 +371,16 @@ static void print_alarms(FILE *f, json_object *alarms, int64_t now_ns)
 
 static void print_bed(FILE *f, json_object *b, int64_t now_ns)
 {
-        const char *bed = get_string(b, "bed");
+        const char *bed = client_json_string(b, "bed");
         json_object *session = get_object(b, "session"), *devices = get_array(b, "devices");
         double id;
 
         fprintf(f, "%s", bed ? bed : "?");
         if (session) {
-                const char *ref = get_string(session, "patient_ref"),
-                           *started = get_string(session, "started"),
-                           *phase = get_string(session, "phase"),
-                           *profile = get_string(session, "profile");
+                const char *ref = client_json_string(session, "patient_ref"),
+                           *started = client_json_string(session, "started"),
+                           *phase = client_json_string(session, "phase"),
+                           *profile = client_json_string(session, "profile");
                 char when[64];
 
                 fputs("  session", f);
@@ -422,7 +412,7 @@ static void print_bed(FILE *f, json_object *b, int64_t now_ns)
                 }
         print_latest(f, get_object(b, "latest"), now_ns);
         {
-                const char *until = get_string(b, "silenced_until");
+                const char *until = client_json_string(b, "silenced_until");
                 double left = -age_sec(until, now_ns);
 
                 if (until)
@@ -433,7 +423,7 @@ static void print_bed(FILE *f, json_object *b, int64_t now_ns)
 
 void status_print_human(json_object *reply, int64_t now_ns, FILE *f)
 {
-        const char *version = get_string(reply, "version");
+        const char *version = client_json_string(reply, "version");
         json_object *store = get_object(reply, "store"), *beds = get_array(reply, "beds");
         double uptime, queued;
         char d[32];
@@ -446,8 +436,8 @@ void status_print_human(json_object *reply, int64_t now_ns, FILE *f)
         fputc('\n', f);
 
         if (store) {
-                const char *path = get_string(store, "path"),
-                           *err = get_string(store, "last_error");
+                const char *path = client_json_string(store, "path"),
+                           *err = client_json_string(store, "last_error");
                 bool ok = true;
 
                 (void)get_bool(store, "ok", &ok);
@@ -566,7 +556,7 @@ int verb_status(int argc, char **argv, const CtlGlobal *g)
         }
 
         if (!get_bool(reply, "ok", &ok)) {
-                const char *type = get_string(reply, "type");
+                const char *type = client_json_string(reply, "type");
 
                 ok = !type || strcmp(type, "error") != 0;
         }
@@ -577,8 +567,8 @@ int verb_status(int argc, char **argv, const CtlGlobal *g)
         } else if (ok) {
                 status_print_human(reply, now_wall_ns(), stdout);
         } else {
-                const char *error = get_string(reply, "error"),
-                           *message = get_string(reply, "message");
+                const char *error = client_json_string(reply, "error"),
+                           *message = client_json_string(reply, "message");
 
                 fprintf(stderr, "vitalsctl: vitalsd refused the request: %s%s%s\n",
                         error ? error : "error", message ? ": " : "", message ? message : "");

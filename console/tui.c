@@ -122,16 +122,6 @@ static void say(Tui *t, bool error, const char *fmt, ...)
         t->status_set_msec = mono_msec();
 }
 
-static const char *get_string(json_object *o, const char *key)
-{
-        json_object *v;
-
-        if (!o || !json_object_object_get_ex(o, key, &v) ||
-            !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
-
 /* Keeps the cursor on the same alarm (by id) as the list changes; when
  * that alarm is gone, on the row where it was. */
 static void reselect(TuiView *v)
@@ -267,7 +257,7 @@ static void on_status_reply(Tui *t, json_object *reply)
 
 static void on_action_reply(Tui *t, const Pending *p, json_object *reply)
 {
-        const char *actor = get_string(reply, "actor");
+        const char *actor = client_json_string(reply, "actor");
 
         switch (p->kind) {
         case REQ_ACK:
@@ -284,11 +274,11 @@ static void on_action_reply(Tui *t, const Pending *p, json_object *reply)
                 break;
         }
         case REQ_MARK: {
-                const char *phase = get_string(reply, "phase");
+                const char *phase = client_json_string(reply, "phase");
                 json_object *marker;
 
                 if (json_object_object_get_ex(reply, "marker", &marker))
-                        actor = get_string(marker, "actor");
+                        actor = client_json_string(marker, "actor");
 
                 say(t, false, "marker added: %s%s%s%s%s", p->what, actor ? " by " : "", actor ?: "",
                     phase ? "; phase " : "", phase ?: "");
@@ -305,7 +295,7 @@ static void on_action_reply(Tui *t, const Pending *p, json_object *reply)
 static void on_reply(Tui *t, size_t index, json_object *reply)
 {
         Pending p = t->pending[index];
-        const char *type = get_string(reply, "type");
+        const char *type = client_json_string(reply, "type");
         json_object *ok;
         bool good = json_object_object_get_ex(reply, "ok", &ok) && json_object_get_boolean(ok) &&
                     !(type && strcmp(type, "error") == 0);
@@ -314,7 +304,7 @@ static void on_reply(Tui *t, size_t index, json_object *reply)
                 (t->n_pending - index - 1) * sizeof(t->pending[0]));
         t->n_pending--;
         if (!good) {
-                const char *code = get_string(reply, "error"), *msg = get_string(reply, "message");
+                const char *code = client_json_string(reply, "error"), *msg = client_json_string(reply, "message");
 
                 if (p.kind == REQ_SUBSCRIBE || p.kind == REQ_STATUS) {
                         char why[sizeof(p.what) + 80];
@@ -349,8 +339,8 @@ static bool on_message(Tui *t, json_object *m)
                         }
                 return false;
         }
-        if (get_string(m, "type") && strcmp(get_string(m, "type"), "error") == 0) {
-                const char *code = get_string(m, "error"), *msg = get_string(m, "message");
+        if (client_json_string(m, "type") && strcmp(client_json_string(m, "type"), "error") == 0) {
+                const char *code = client_json_string(m, "error"), *msg = client_json_string(m, "message");
 
                 snprintf(v->disconnect_reason, sizeof(v->disconnect_reason), "%s%s%s",
                          code ?: "error", msg ? ": " : "", msg ?: "");

@@ -12,15 +12,16 @@ import socket
 import subprocess
 import time
 
-from harness import SOURCE, VITALS_SIM, vitalsctl
+from harness import SOURCE, VITALS_SIM, Sim, vitalsctl
 
 PYTHON = "/usr/bin/python3"  # Debian's, where python3-pymodbus lives
 MAPS = os.path.join(SOURCE, "config", "modbus")
 
 
-class ModbusSim:
+class ModbusSim(Sim):
     """vitals-sim --protocol modbus-tcp|modbus-rtu; .port is what a device
-    section's `port` takes (tcp://HOST:PORT, or the pty's stable link)."""
+    section's `port` takes (tcp://HOST:PORT, or the pty's stable link).
+    log() and stop() are harness.Sim's."""
 
     def __init__(self, workdir, name, protocol, args):
         cmd = [VITALS_SIM, "--protocol", protocol] + list(args)
@@ -37,20 +38,6 @@ class ModbusSim:
         if not self.endpoint:
             raise RuntimeError("vitals-sim printed no endpoint: " + self.log())
         self.port = self.link or self.endpoint
-
-    def log(self):
-        self.stderr.flush()
-        return open(self.stderr_path).read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.stderr.close()
 
 
 class PymodbusPeer:

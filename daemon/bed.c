@@ -61,43 +61,18 @@ const char *bed_phase(const Bed *b)
         return b->session_id ? b->phase : NULL;
 }
 
-/* The alarm profile a session runs under: its own when it named one that
- * loads, else the daemon's default.  -ENOENT / -EINVAL when name is given
- * and cannot be loaded (logged by profile_load). */
-static int apply_profile(Bed *b, const char *name)
-{
-        Daemon *d = b->daemon;
-        AlarmProfile *p;
-        char *dir = NULL;
-        int r;
-
-        if (!b->alarm)
-                return 0;
-        if (!name || !*name || (d->have_profile && strcmp(name, d->profile.name) == 0)) {
-                alarm_bed_set_profile(b->alarm, d->have_profile ? &d->profile : NULL);
-                return 0;
-        }
-        p = malloc(sizeof(*p));
-        if (!p || asprintf(&dir, "%s/profiles", d->config->dir) < 0) {
-                free(p);
-                return -ENOMEM;
-        }
-        r = profile_load(dir, name, p);
-        if (r >= 0)
-                alarm_bed_set_profile(b->alarm, p);
-        free(dir);
-        free(p);
-        return r;
-}
-
-/* Checks that a named profile loads, without applying it. */
-static int check_profile(Daemon *d, const char *name)
+/* The profile a session names, read from profiles/ beside the config:
+ * *ret NULL for the daemon's default (no name, or the default's name).
+ * -ENOENT / -EINVAL when name is given and cannot be loaded (logged by
+ * profile_load). */
+static int load_profile(Daemon *d, const char *name, AlarmProfile **ret)
 {
         AlarmProfile *p;
         char *dir = NULL;
         int r;
 
-        if (!name || (d->have_profile && strcmp(name, d->profile.name) == 0))
+        *ret = NULL;
+        if (!name || !*name || (d->have_profile && strcmp(name, d->profile.name) == 0))
                 return 0;
         if (!profile_name_valid(name))
                 return -EINVAL;
@@ -108,6 +83,38 @@ static int check_profile(Daemon *d, const char *name)
         }
         r = profile_load(dir, name, p);
         free(dir);
+        if (r < 0) {
+                free(p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}
+
+/* The alarm profile a session runs under: its own when it named one that
+ * loads, else the daemon's default. */
+static int apply_profile(Bed *b, const char *name)
+{
+        Daemon *d = b->daemon;
+        AlarmProfile *p;
+        int r;
+
+        if (!b->alarm)
+                return 0;
+        r = load_profile(d, name, &p);
+        if (r < 0)
+                return r;
+        alarm_bed_set_profile(b->alarm, p ? p : d->have_profile ? &d->profile : NULL);
+        free(p);
+        return 0;
+}
+
+/* Checks that a named profile loads, without applying it. */
+static int check_profile(Daemon *d, const char *name)
+{
+        AlarmProfile *p;
+        int r = load_profile(d, name, &p);
+
         free(p);
         return r;
 }

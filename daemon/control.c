@@ -160,13 +160,16 @@ json_object *control_status_json(Daemon *d)
         json_object_object_add(o, "uptime_s",
                                number_json((double)(now_mono_ns() - d->started_mono_ns) / 1e9));
         json_object_object_add(store, "path", json_object_new_string(d->db_path));
-        json_object_object_add(store, "ok", json_object_new_boolean(st.last_error == 0));
+        json_object_object_add(store, "ok", json_object_new_boolean(st.last_error == 0 &&
+                                                                    !d->store_failing));
         json_object_object_add(store, "queued", json_object_new_int64((int64_t)st.queued));
         json_object_object_add(store, "dropped", json_object_new_int64((int64_t)st.dropped));
         json_object_object_add(store, "commits", json_object_new_int64((int64_t)st.commits));
         json_object_object_add(store, "rows_written", json_object_new_int64((int64_t)st.rows_written));
         json_object_object_add(store, "last_error",
-                               st.last_error ? json_object_new_string(strerror(-st.last_error)) : NULL);
+                               st.last_error      ? json_object_new_string(strerror(-st.last_error))
+                               : d->store_failing ? json_object_new_string(STORE_STALL_TEXT)
+                                                  : NULL);
         json_object_object_add(o, "store", store);
 
         for (size_t i = 0; i < d->n_beds; i++) {

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -36,7 +37,11 @@ static void store_alarm(Daemon *d, bool present, int err)
 {
         char detail[128];
 
-        snprintf(detail, sizeof(detail), "session log not writable: %s", strerror(err < 0 ? -err : err));
+        if (err == -ETIMEDOUT)
+                snprintf(detail, sizeof(detail), "session log not writable: %s", STORE_STALL_TEXT);
+        else
+                snprintf(detail, sizeof(detail), "session log not writable: %s",
+                         strerror(err < 0 ? -err : err));
         for (size_t i = 0; i < d->n_beds; i++)
                 if (d->beds[i]->alarm)
                         alarm_bed_technical(d->beds[i]->alarm, "STORE_FAILURE", ALARM_PRIO_HIGH,
@@ -45,16 +50,22 @@ static void store_alarm(Daemon *d, bool present, int err)
         daemon_alarm_timer_update(d);
 }
 
-static void flush_store(Daemon *d)
+/* What a finished commit means for the nurse: the first failure raises
+ * STORE_FAILURE on every bed, the first success after it clears it. */
+static void commit_result(Daemon *d, int r)
 {
-        int r = store_flush(d->store);
-
         if (r < 0 && !d->store_failing) {
                 d->store_failing = true;
-                log_full(LOG_CRIT, MSGID_STORE_FAILURE, NULL, NULL, r,
-                         "cannot write the session log %s: %m; readings are kept in memory and "
-                         "retried every tick",
-                         d->db_path);
+                if (r == -ETIMEDOUT)
+                        log_full(LOG_CRIT, MSGID_STORE_FAILURE, NULL, NULL, 0,
+                                 "cannot write the session log %s: %s; readings are kept in "
+                                 "memory",
+                                 d->db_path, STORE_STALL_TEXT);
+                else
+                        log_full(LOG_CRIT, MSGID_STORE_FAILURE, NULL, NULL, r,
+                                 "cannot write the session log %s: %m; readings are kept in "
+                                 "memory and retried every tick",
+                                 d->db_path);
                 store_alarm(d, true, r);
                 /* The alarm events themselves stay queued with the readings. */
         } else if (r == 0 && d->store_failing) {
@@ -69,10 +80,62 @@ static void flush_store(Daemon *d)
         }
 }
 
+/* Hands the queue to the store's writer thread; the result comes back
+ * through on_commit_done().  If a batch is still being written, the next
+ * one starts as soon as it is done. */
+static void flush_store(Daemon *d)
+{
+        if (store_commit_start(d->store))
+                d->commit_again = false;
+        else if (store_commit_running(d->store)) {
+                d->commit_again = true;
+        }
+}
+
+/* A write that never returns (a hung disk, a stalled NFS mount) leaves the
+ * loop running: the tick raises STORE_FAILURE once a batch has taken longer
+ * than STORE_STALL_NS (STORE_STALL_TEXT in daemon.h). */
+
+static void check_store_stall(Daemon *d)
+{
+        if (!d->store_failing && store_commit_age_ns(d->store) > STORE_STALL_NS)
+                commit_result(d, -ETIMEDOUT);
+}
+
+static int on_commit_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Daemon *d = userdata;
+        uint64_t n;
+        int r;
+
+        (void)!read(fd, &n, sizeof(n)); /* clears the eventfd */
+        if (store_commit_reap(d->store, 0, &r) > 0)
+                commit_result(d, r);
+        /* What asked for a commit while the batch was written goes now;
+         * while failing, only the tick retries. */
+        if (!d->store_failing && (d->commit_again || store_flush_wanted(d->store)))
+                flush_store(d);
+        return 0;
+}
+
+/* Before a control reply, so that what the reply confirms (a session
+ * started, a mark) is on disk.  Bounded: a disk that hangs must not hang
+ * the console with it (the tick raises STORE_FAILURE for a stall), and
+ * while the store is failing only the tick retries. */
+#define COMMIT_NOW_TIMEOUT_NS (2 * INT64_C(1000000000))
+
 void daemon_commit_now(Daemon *d)
 {
-        if (store_flush_wanted(d->store))
-                flush_store(d);
+        int r;
+
+        if (d->store_failing || !store_flush_wanted(d->store))
+                return;
+        r = store_flush_timeout(d->store, COMMIT_NOW_TIMEOUT_NS);
+        if (r == -ETIMEDOUT) {
+                d->commit_again = true;
+                return;
+        }
+        commit_result(d, r);
 }
 
 void daemon_reading(Daemon *d, Device *dev, const Reading *in)
@@ -326,6 +389,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
                 device_tick(d->devices[i], now);
         for (size_t i = 0; i < d->n_beds; i++)
                 bed_tick(d->beds[i], now);
+        check_store_stall(d);
         flush_store(d);
         /* The watchdog (service.c) pings only while ticks keep coming. */
         service_tick_ran(d->service, now);
@@ -336,22 +400,38 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 
 /* Commits at once what asked for it (session changes, markers, alarm
  * events) without waiting for the tick. */
+#define BACKPRESSURE_NS (500 * INT64_C(1000000))
+
 static int on_post(sd_event_source *s, void *userdata)
 {
         Daemon *d = userdata;
         StoreStats st;
+        int r;
 
         /* While the store is failing only the tick retries: a commit attempt
          * replays the whole queue, and doing it after every event would make
          * an outage cost O(queue) per reading. */
         if (d->store_failing)
                 return 0;
+        store_get_stats(d->store, &st);
+        if (st.queued - st.writing < st.queue_max / 4 && !store_flush_wanted(d->store))
+                return 0;
         /* A queue a quarter full commits now, not at the tick: under a flood
          * of readings the tick would find it overflowing and drop the oldest
-         * while the disk is fine (seen in the benchmark, flat out). */
-        store_get_stats(d->store, &st);
-        if (store_flush_wanted(d->store) || st.queued >= st.queue_max / 4)
-                flush_store(d);
+         * while the disk is fine (seen in the benchmark, flat out).  If the
+         * writer is still busy with the previous batch, the loop waits for
+         * it: that is the back-pressure that slows the reading of the ports
+         * instead of dropping readings.  Not for long: a batch older than
+         * BACKPRESSURE_NS is a disk in trouble, and the loop must go on
+         * (the queue bound and the stall alarm take it from there). */
+        if (st.queued - st.writing >= st.queue_max / 4 && store_commit_running(d->store) &&
+            store_commit_age_ns(d->store) < BACKPRESSURE_NS &&
+            store_commit_reap(d->store, BACKPRESSURE_NS - store_commit_age_ns(d->store), &r) > 0) {
+                commit_result(d, r);
+                if (d->store_failing)
+                        return 0;
+        }
+        flush_store(d);
         return 0;
 }
 
@@ -535,6 +615,9 @@ int daemon_new(const char *config_path, const char *state_dir, const char *socke
         sd_event_add_signal(d->event, NULL, SIGINT, on_exit_signal, d);
         sd_event_add_signal(d->event, NULL, SIGHUP, on_sighup, d);
         sd_event_add_post(d->event, NULL, on_post, d);
+        r = sd_event_add_io(d->event, &d->commit_io, store_commit_fd(d->store), EPOLLIN, on_commit_done, d);
+        if (r < 0)
+                goto fail;
         r = sd_event_add_time_relative(d->event, &d->tick_timer, CLOCK_BOOTTIME,
                                        d->config->tick_usec, 1000, on_tick, d);
         if (r < 0)
@@ -566,7 +649,11 @@ int daemon_run(Daemon *d)
         /* The store is open and the devices configured: ready. */
         service_ready(d->service);
         r = sd_event_loop(d->event);
-        flush_store(d);
+        /* What is queued goes to disk before the exit, if the disk answers. */
+        if (store_flush_timeout(d->store, 5 * INT64_C(1000000000)) == -ETIMEDOUT)
+                log_full(LOG_CRIT, MSGID_STORE_FAILURE, NULL, NULL, 0,
+                         "stopping although the session log %s does not answer: %s",
+                         d->db_path, STORE_STALL_TEXT);
         store_get_stats(d->store, &st);
         if (st.queued)
                 log_full(LOG_CRIT, MSGID_STORE_FAILURE, NULL, NULL, st.last_error,
@@ -581,6 +668,7 @@ void daemon_free(Daemon *d)
                 return;
         control_free(d->control);
         stop_devices(d);
+        d->commit_io = sd_event_source_disable_unref(d->commit_io);
         if (d->store)
                 store_close(d->store); /* commits what is still queued */
         for (size_t i = 0; i < d->n_beds; i++)

@@ -18,6 +18,11 @@
 #include "serial.h"
 #include "store.h"
 
+/* A session-log write that has not completed after this long counts as a
+ * store failure (daemon.c check_store_stall()). */
+#define STORE_STALL_NS (10 * INT64_C(1000000000))
+#define STORE_STALL_TEXT "the disk is not responding (a write has taken more than 10 s)"
+
 typedef struct Daemon Daemon;
 typedef struct Bed Bed;
 typedef struct ModbusBus ModbusBus;
@@ -112,6 +117,8 @@ struct Daemon {
         bool have_profile;
         int64_t started_mono_ns;
         bool store_failing;
+        sd_event_source *commit_io; /* the store writer's "batch done" eventfd */
+        bool commit_again;          /* a commit was due while one was running */
         Service *service; /* service manager: readiness, status, watchdog */
 };
 

@@ -26,8 +26,9 @@
  *                actor TEXT NOT NULL, detail TEXT)
  *       append-only; one row per transition.
  *
- * Writes go through one ordered in-memory queue.  Session changes, markers
- * and alarm events ask for an immediate commit; readings wait for the tick.
+ * Writes go through one ordered in-memory queue, committed in batches by a
+ * writer thread (store.c).  Session changes, markers and alarm events ask
+ * for an immediate commit; readings wait for the tick.
  * A failed commit (full or read-only disk, I/O error) leaves the queue as it
  * was, so nothing received is lost while the queue has room; the caller
  * raises a technical alarm and retries.  Session ids are assigned by the
@@ -68,13 +69,15 @@ typedef struct StoreAlarmEvent {
 
 typedef struct StoreStats {
         uint64_t commits, commit_failures, rows_written, dropped;
-        size_t queued, queue_max;
+        size_t queued, queue_max; /* queued: not yet durable, including the batch being written */
+        size_t writing;           /* of which in the batch the writer thread has now */
         int last_error; /* -errno of the last failed commit, 0 after a good one */
 } StoreStats;
 
 /* Opens (creating and migrating) path for writing. 0 or -errno. */
 int store_open(const char *path, size_t queue_max, Store **ret);
-/* Commits what it can, then closes. */
+/* Commits what it can (waiting at most 5 s for a disk that does not
+ * answer), then closes. */
 void store_close(Store *s);
 
 int64_t store_session_open(Store *s, const char *bed, const char *patient_ref,
@@ -90,8 +93,31 @@ void store_reading_add(Store *s, int64_t session_id, const char *device, const R
 
 /* True when something queued asked for an immediate commit. */
 bool store_flush_wanted(const Store *s);
-/* Commits the whole queue in one transaction. 0, or -errno with the queue kept. */
+
+/* Commits happen on the store's writer thread, one batch at a time, so the
+ * event loop never waits for the disk:
+ *   store_commit_start()  hands the whole queue to the writer as one
+ *                         transaction; false when one is running already
+ *                         or nothing is queued;
+ *   store_commit_fd()     an eventfd that becomes readable when a batch is
+ *                         done (the caller reads it to clear it);
+ *   store_commit_reap()   collects a finished batch: 1 with *result 0 or
+ *                         -errno (failed: the batch is back at the head of
+ *                         the queue, in order), 0 when none is finished;
+ *                         first waits up to wait_ns for a running one
+ *                         (0: no wait, < 0: as long as it takes).
+ * store_flush() does all of it and waits: everything queued is durable on 0;
+ * store_flush_timeout() waits at most timeout_ns and says -ETIMEDOUT then
+ * (the batch goes on being written; reap it later). */
+bool store_commit_start(Store *s);
+bool store_commit_running(const Store *s);
+/* How long the batch handed over last has been running (or finished
+ * unreaped); 0 when none. */
+int64_t store_commit_age_ns(const Store *s);
+int store_commit_fd(const Store *s);
+int store_commit_reap(Store *s, int64_t wait_ns, int *result);
 int store_flush(Store *s);
+int store_flush_timeout(Store *s, int64_t timeout_ns);
 void store_get_stats(const Store *s, StoreStats *ret);
 /* Calls fn for every session still open in the file (after a restart). */
 int store_open_sessions(Store *s, void (*fn)(void *ud, int64_t id, const char *bed,

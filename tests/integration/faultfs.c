@@ -13,7 +13,10 @@
  *   VITALS_FAULT_DIR=DIR   only descriptors of files under DIR are affected
  *   VITALS_FAULT_CTL=FILE  read on every call: "ENOSPC" or "EROFS" makes
  *                          writes, syncs and truncations fail with that
- *                          errno; absent or empty: no fault
+ *                          errno; "STALL" makes fsync and fdatasync hang
+ *                          until the file says something else (a disk or
+ *                          a network mount that stops answering); absent
+ *                          or empty: no fault
  *
  * Intercepted: write, pwrite, pwrite64, fsync, fdatasync, ftruncate,
  * ftruncate64 (what libsqlite3 imports for its files; SQLite's -shm is
@@ -29,7 +32,11 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
+
+/* The fault the control file names for fd: an errno, STALL, or 0. */
+#define STALL (-1)
 
 static int fault_errno(int fd)
 {
@@ -54,6 +61,8 @@ static int fault_errno(int fd)
                 e = ENOSPC;
         else if (strncmp(buf, "EROFS", 5) == 0)
                 e = EROFS;
+        else if (strncmp(buf, "STALL", 5) == 0)
+                e = STALL;
         if (e) {
                 snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
                 n = readlink(link, path, sizeof(path) - 1);
@@ -75,7 +84,7 @@ static int fault_errno(int fd)
 #define FAIL_IF_FAULT(fd, ret)                                                                     \
         do {                                                                                       \
                 int e_ = fault_errno(fd);                                                          \
-                if (e_) {                                                                          \
+                if (e_ > 0) {                                                                      \
                         errno = e_;                                                                \
                         return (ret);                                                              \
                 }                                                                                  \
@@ -99,14 +108,25 @@ ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
         return REAL(pwrite64)(fd, buf, n, off);
 }
 
+/* A sync that does not return while the control file says STALL. */
+static void stall(int fd)
+{
+        const struct timespec pause = {.tv_nsec = 20 * 1000 * 1000};
+
+        while (fault_errno(fd) == STALL)
+                nanosleep(&pause, NULL);
+}
+
 int fsync(int fd)
 {
+        stall(fd);
         FAIL_IF_FAULT(fd, -1);
         return REAL(fsync)(fd);
 }
 
 int fdatasync(int fd)
 {
+        stall(fd);
         FAIL_IF_FAULT(fd, -1);
         return REAL(fdatasync)(fd);
 }

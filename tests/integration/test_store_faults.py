@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """The session log's disk fails under a running vitalsd: first it turns
 read-only (EROFS, as after a filesystem error), then it fills up (ENOSPC) for
-longer than the in-memory queue can cover.  Both come from faultfs.c, an
+longer than the in-memory queue can cover, then it stops answering (fsync
+hangs, as a dying disk or a lost network mount does).  Both come from faultfs.c, an
 LD_PRELOAD shim below SQLite (a filesystem cannot be remounted read-only
 while the daemon has files open on it, and this works as root or not; a
 real full tmpfs is test_disk_full.py).
@@ -10,8 +11,11 @@ A nurse must see: a high-priority technical STORE_FAILURE alarm on every bed
 at once, the daemon still running and still taking readings, a queue that
 stays within store_queue_max, every queued reading written once the disk
 recovers (none lost while the queue had room; the oldest dropped and counted
-beyond it), and the alarm ending by itself."""
+beyond it), and the alarm ending by itself.  While the disk hangs, the
+console must go on showing readings: the writes wait on the store's writer
+thread, not in the event loop."""
 import os
+import time
 
 from harness import (FAULTFS, Daemon, Sim, Subscriber, check, finish, proc_cpu_s, wait_for,
                      workdir)
@@ -99,6 +103,34 @@ try:
     cpu = proc_cpu_s(d.proc.pid) - cpu0
     check(True, "recovered from the full disk")
 
+    # --- the disk stops answering: writes hang, the monitoring does not ----
+    n_active = len(sub.alarms("STORE_FAILURE", "active"))
+    n_inactive = len(sub.alarms("STORE_FAILURE", "inactive"))
+    fault("STALL")
+    t0 = time.monotonic()
+    n_events = len(sub.events)
+    active = wait_for(lambda: (lambda a: a if len(a) >= n_active + 2 else None)(
+        sub.alarms("STORE_FAILURE", "active")), 25, "STORE_FAILURE for the hung disk")
+    took = time.monotonic() - t0
+    check(9 <= took <= 20 and sorted(a["bed"] for a in active[n_active:]) == ["chair-1", "chair-2"],
+          "a hung disk raises STORE_FAILURE on every bed after about 10 s (%.1f s)" % took)
+    check("not responding" in (active[-1]["detail"] or ""),
+          "the alarm says the disk is not responding: %r" % active[-1]["detail"])
+    with sub.lock:
+        during = [e for t, e in sub.events[n_events:] if t < t0 + took and
+                  e.get("type") in ("reading", "readings")]
+    check(len(during) >= 100, "readings kept reaching the console while the disk hung "
+          "(%d reading events in %.1f s)" % (len(during), took))
+    t1 = time.monotonic()
+    st = store()
+    check(time.monotonic() - t1 < 3 and not st["ok"] and "not responding" in st["last_error"],
+          "status answers at once during the hang and says why: %r" % st["last_error"])
+    fault("")
+    wait_for(lambda: (lambda s: s["ok"] and s["queued"] == 0)(store()), 15, "recovery from the hang")
+    wait_for(lambda: len(sub.alarms("STORE_FAILURE", "inactive")) >= n_inactive + 2, 5,
+             "STORE_FAILURE to end after the hang")
+    check(True, "once the disk answers again the queue is committed and the alarm ends")
+
     for s in sims:
         s.stop()
     wait_for(lambda: store()["queued"] == 0, 5, "the last commit")
@@ -110,17 +142,18 @@ try:
     for bed in ("chair-1", "chair-2"):
         rows = d.query("SELECT state FROM alarm_events WHERE bed=? AND condition='STORE_FAILURE' "
                        "ORDER BY id", (bed,))
-        check([r[0] for r in rows].count("active") == 2 and
-              [r[0] for r in rows].count("inactive") == 2,
-              "%s: both episodes' STORE_FAILURE events were written after recovery (%r)" %
+        check([r[0] for r in rows].count("active") == 3 and
+              [r[0] for r in rows].count("inactive") == 3,
+              "%s: the three episodes' STORE_FAILURE events were written after recovery (%r)" %
               (bed, [r[0] for r in rows]))
     log = d.log()
-    check(log.count("cannot write the session log") == 2,
+    check(log.count("cannot write the session log") == 3,
           "one log line per failure episode, not one per retry (%d)" %
           log.count("cannot write the session log"))
     print("vitalsd used %.2f s of CPU over both failure episodes" % cpu)
     check(d.proc.poll() is None, "vitalsd is still running")
 finally:
+    fault("")
     sub.close()
     rc = d.stop()
     for s in sims:

@@ -1470,35 +1470,49 @@ static void info_fill(AlarmInfo *i, const AlarmBed *b, const Condition *c)
         snprintf(i->detail, sizeof(i->detail), "%s", c->detail);
 }
 
+/* Adds the bed's non-inactive conditions to the sorted, bounded out[] of n
+ * entries; returns how many it saw. */
+static size_t list_bed(const AlarmBed *b, AlarmInfo *out, size_t max, size_t *n)
+{
+        size_t total = 0;
+
+        for (size_t k = 0; k < ALARM_CONDITIONS_MAX; k++) {
+                const Condition *c = &b->conds[k];
+                AlarmInfo cand;
+                size_t pos;
+
+                if (!c->used || c->state == ALARM_INACTIVE)
+                        continue;
+                total++;
+                if (max == 0)
+                        continue;
+                info_fill(&cand, b, c);
+                /* Insertion into the bounded, sorted out[]. */
+                if (*n == max && !info_before(&cand, &out[*n - 1]))
+                        continue;
+                pos = *n < max ? (*n)++ : *n - 1;
+                while (pos > 0 && info_before(&cand, &out[pos - 1])) {
+                        out[pos] = out[pos - 1];
+                        pos--;
+                }
+                out[pos] = cand;
+        }
+        return total;
+}
+
 size_t alarm_engine_list(AlarmEngine *e, const char *bed_or_null, AlarmInfo *out, size_t max)
 {
         size_t total = 0, n = 0;
 
-        for (size_t i = 0; i < e->n_beds; i++) {
-                const AlarmBed *b = e->beds[i];
-                if (bed_or_null && strcmp(b->name, bed_or_null) != 0)
-                        continue;
-                for (size_t k = 0; k < ALARM_CONDITIONS_MAX; k++) {
-                        const Condition *c = &b->conds[k];
-                        AlarmInfo cand;
-                        size_t pos;
-
-                        if (!c->used || c->state == ALARM_INACTIVE)
-                                continue;
-                        total++;
-                        if (max == 0)
-                                continue;
-                        info_fill(&cand, b, c);
-                        /* Insertion into the bounded, sorted out[]. */
-                        if (n == max && !info_before(&cand, &out[n - 1]))
-                                continue;
-                        pos = n < max ? n++ : n - 1;
-                        while (pos > 0 && info_before(&cand, &out[pos - 1])) {
-                                out[pos] = out[pos - 1];
-                                pos--;
-                        }
-                        out[pos] = cand;
-                }
-        }
+        for (size_t i = 0; i < e->n_beds; i++)
+                if (!bed_or_null || strcmp(e->beds[i]->name, bed_or_null) == 0)
+                        total += list_bed(e->beds[i], out, max, &n);
         return total;
+}
+
+size_t alarm_bed_list(const AlarmBed *b, AlarmInfo *out, size_t max)
+{
+        size_t n = 0;
+
+        return list_bed(b, out, max, &n);
 }

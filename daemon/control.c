@@ -52,7 +52,7 @@ struct ControlServer {
 
 #define CONTROL_MAX_CONNS 64
 
-static json_object *alarms_json(Daemon *d, const char *bed);
+static json_object *alarms_json(Daemon *d, const AlarmBed *ab);
 static json_object *silenced_until_json(const Bed *b);
 
 /* --- JSON builders ----------------------------------------------------- */
@@ -192,7 +192,8 @@ json_object *control_status_json(Daemon *d)
                 }
                 json_object_object_add(jb, "latest", latest);
                 json_object_object_add(jb, "silenced_until", silenced_until_json(b));
-                json_object_object_add(jb, "alarms", alarms_json(d, b->name));
+                json_object_object_add(jb, "alarms", b->alarm ? alarms_json(d, b->alarm)
+                                                              : json_object_new_array());
                 json_object_array_add(beds, jb);
         }
         json_object_object_add(o, "beds", beds);
@@ -225,8 +226,9 @@ json_object *control_alarm_info_json(const AlarmInfo *a)
         return o;
 }
 
-/* The alarms that are not inactive, of one bed or all, in the console's order. */
-static json_object *alarms_json(Daemon *d, const char *bed)
+/* The alarms that are not inactive, of one bed (ab) or all (NULL), in the
+ * console's order. */
+static json_object *alarms_json(Daemon *d, const AlarmBed *ab)
 {
         json_object *arr = json_object_new_array();
         AlarmInfo *list;
@@ -234,13 +236,13 @@ static json_object *alarms_json(Daemon *d, const char *bed)
 
         if (!d->alarms)
                 return arr;
-        n = alarm_engine_list(d->alarms, bed, NULL, 0);
+        n = ab ? alarm_bed_list(ab, NULL, 0) : alarm_engine_list(d->alarms, NULL, NULL, 0);
         if (n == 0)
                 return arr;
         list = calloc(n, sizeof(*list));
         if (!list)
                 return arr;
-        n = alarm_engine_list(d->alarms, bed, list, n);
+        n = ab ? alarm_bed_list(ab, list, n) : alarm_engine_list(d->alarms, NULL, list, n);
         for (size_t i = 0; i < n; i++)
                 json_object_array_add(arr, control_alarm_info_json(&list[i]));
         free(list);

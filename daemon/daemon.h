@@ -48,6 +48,7 @@ typedef struct Device {
 
         SerialPort *port;
         sd_event_source *io, *reconnect_timer, *quiet_timer;
+        bool io_edge; /* io is edge-triggered (device.c on_io) */
         uint64_t backoff_usec;
 
         DeviceState state;

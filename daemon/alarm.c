@@ -1510,9 +1510,12 @@ size_t alarm_engine_list(AlarmEngine *e, const char *bed_or_null, AlarmInfo *out
         return total;
 }
 
-size_t alarm_bed_list(const AlarmBed *b, AlarmInfo *out, size_t max)
+size_t alarm_beds_list(const AlarmBed *const *beds, size_t n_beds, AlarmInfo *out, size_t max)
 {
-        size_t n = 0;
+        size_t total = 0, n = 0;
 
-        return list_bed(b, out, max, &n);
+        for (size_t i = 0; i < n_beds; i++)
+                if (beds[i])
+                        total += list_bed(beds[i], out, max, &n);
+        return total;
 }

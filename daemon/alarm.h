@@ -336,5 +336,5 @@ typedef struct AlarmInfo {
  * (high first), then activation time, then id.  Fills at most max entries
  * and returns how many there are in all. */
 size_t alarm_engine_list(AlarmEngine *e, const char *bed_or_null, AlarmInfo *out, size_t max);
-/* The same for one bed, without a search by name. */
-size_t alarm_bed_list(const AlarmBed *b, AlarmInfo *out, size_t max);
+/* The same for the given beds (NULL entries skipped), without a search by name. */
+size_t alarm_beds_list(const AlarmBed *const *beds, size_t n_beds, AlarmInfo *out, size_t max);

@@ -52,7 +52,7 @@ struct ControlServer {
 
 #define CONTROL_MAX_CONNS 64
 
-static json_object *alarms_json(Daemon *d, const AlarmBed *ab);
+static json_object *alarms_json(Daemon *d, const AlarmBed *const *beds, size_t n_beds);
 static json_object *silenced_until_json(const Bed *b);
 
 /* --- JSON builders ----------------------------------------------------- */
@@ -149,7 +149,30 @@ json_object *control_session_json(const Bed *b)
         return o;
 }
 
-json_object *control_status_json(Daemon *d)
+static json_object *bed_status_json(Daemon *d, Bed *b)
+{
+        json_object *jb = json_object_new_object(), *devs = json_object_new_array();
+        json_object *latest = json_object_new_object();
+
+        json_object_object_add(jb, "bed", json_object_new_string(b->name));
+        json_object_object_add(jb, "session", control_session_json(b));
+        for (size_t k = 0; k < d->n_devices; k++)
+                if (d->devices[k]->bed == b)
+                        json_object_array_add(devs, control_device_json(d->devices[k]));
+        json_object_object_add(jb, "devices", devs);
+        for (size_t k = 0; k < b->n_latest; k++) {
+                json_object *r = control_reading_json(&b->latest[k]);
+                json_object_object_del(r, "parameter");
+                json_object_object_add(latest, b->latest[k].parameter, r);
+        }
+        json_object_object_add(jb, "latest", latest);
+        json_object_object_add(jb, "silenced_until", silenced_until_json(b));
+        json_object_object_add(jb, "alarms",
+                               alarms_json(d, (const AlarmBed *const *)&b->alarm, 1));
+        return jb;
+}
+
+json_object *control_status_json(Daemon *d, Bed *const *only, size_t n_only)
 {
         json_object *o = json_object_new_object(), *beds = json_object_new_array();
         json_object *store = json_object_new_object();
@@ -172,32 +195,24 @@ json_object *control_status_json(Daemon *d)
                                                   : NULL);
         json_object_object_add(o, "store", store);
 
-        for (size_t i = 0; i < d->n_beds; i++) {
-                Bed *b = d->beds[i];
-                json_object *jb = json_object_new_object(), *devs = json_object_new_array();
-                json_object *latest = json_object_new_object();
-
-                if (!b->in_config && !b->session_id)
-                        continue;
-                json_object_object_add(jb, "bed", json_object_new_string(b->name));
-                json_object_object_add(jb, "session", control_session_json(b));
-                for (size_t k = 0; k < d->n_devices; k++)
-                        if (d->devices[k]->bed == b)
-                                json_object_array_add(devs, control_device_json(d->devices[k]));
-                json_object_object_add(jb, "devices", devs);
-                for (size_t k = 0; k < b->n_latest; k++) {
-                        json_object *r = control_reading_json(&b->latest[k]);
-                        json_object_object_del(r, "parameter");
-                        json_object_object_add(latest, b->latest[k].parameter, r);
+        if (only) {
+                const AlarmBed **ab = calloc(n_only ? n_only : 1, sizeof(*ab));
+                for (size_t i = 0; i < n_only; i++) {
+                        json_object_array_add(beds, bed_status_json(d, only[i]));
+                        if (ab)
+                                ab[i] = only[i]->alarm;
                 }
-                json_object_object_add(jb, "latest", latest);
-                json_object_object_add(jb, "silenced_until", silenced_until_json(b));
-                json_object_object_add(jb, "alarms", b->alarm ? alarms_json(d, b->alarm)
-                                                              : json_object_new_array());
-                json_object_array_add(beds, jb);
+                json_object_object_add(o, "beds", beds);
+                json_object_object_add(o, "alarms", ab ? alarms_json(d, ab, n_only)
+                                                       : json_object_new_array());
+                free(ab);
+                return o;
         }
+        for (size_t i = 0; i < d->n_beds; i++)
+                if (d->beds[i]->in_config || d->beds[i]->session_id)
+                        json_object_array_add(beds, bed_status_json(d, d->beds[i]));
         json_object_object_add(o, "beds", beds);
-        json_object_object_add(o, "alarms", alarms_json(d, NULL));
+        json_object_object_add(o, "alarms", alarms_json(d, NULL, 0));
         return o;
 }
 
@@ -226,9 +241,9 @@ json_object *control_alarm_info_json(const AlarmInfo *a)
         return o;
 }
 
-/* The alarms that are not inactive, of one bed (ab) or all (NULL), in the
- * console's order. */
-static json_object *alarms_json(Daemon *d, const AlarmBed *ab)
+/* The alarms that are not inactive, of the given beds (n > 0) or of all
+ * (beds NULL), in the console's order. */
+static json_object *alarms_json(Daemon *d, const AlarmBed *const *beds, size_t n_beds)
 {
         json_object *arr = json_object_new_array();
         AlarmInfo *list;
@@ -236,13 +251,13 @@ static json_object *alarms_json(Daemon *d, const AlarmBed *ab)
 
         if (!d->alarms)
                 return arr;
-        n = ab ? alarm_bed_list(ab, NULL, 0) : alarm_engine_list(d->alarms, NULL, NULL, 0);
+        n = beds ? alarm_beds_list(beds, n_beds, NULL, 0) : alarm_engine_list(d->alarms, NULL, NULL, 0);
         if (n == 0)
                 return arr;
         list = calloc(n, sizeof(*list));
         if (!list)
                 return arr;
-        n = ab ? alarm_bed_list(ab, list, n) : alarm_engine_list(d->alarms, NULL, list, n);
+        n = beds ? alarm_beds_list(beds, n_beds, list, n) : alarm_engine_list(d->alarms, NULL, list, n);
         for (size_t i = 0; i < n; i++)
                 json_object_array_add(arr, control_alarm_info_json(&list[i]));
         free(list);
@@ -355,10 +370,46 @@ typedef struct Request {
 /* Handlers fill *reply (an object) and return 0, or return an error reply. */
 typedef json_object *(*RequestHandler)(Request *req, json_object *reply);
 
+static json_object *field_bed_name(Request *req, const char *name, Bed **ret);
+static json_object *field_get(Request *req, const char *key, bool required, json_object **ret_v);
+
+/* "beds" (optional): only these beds, by name; [] for none (the daemon and
+ * store part alone, cheap however many beds there are). */
 static json_object *handle_status(Request *req, json_object *reply)
 {
-        json_object *st = control_status_json(req->conn->srv->daemon);
+        Daemon *d = req->conn->srv->daemon;
+        json_object *filter, *st, *err;
+        Bed **only = NULL;
+        size_t n = 0;
 
+        err = field_get(req, "beds", false, &filter);
+        if (err)
+                return err;
+        if (filter) {
+                if (!json_object_is_type(filter, json_type_array) ||
+                    json_object_array_length(filter) > d->n_beds)
+                        return error_reply(req->id, "bad-request",
+                                           "\"beds\" must be an array of bed names");
+                n = json_object_array_length(filter);
+                only = calloc(n ? n : 1, sizeof(*only));
+                if (!only)
+                        return error_reply(req->id, "internal", "out of memory");
+                for (size_t i = 0; i < n; i++) {
+                        json_object *v = json_object_array_get_idx(filter, i);
+                        if (!json_object_is_type(v, json_type_string)) {
+                                free(only);
+                                return error_reply(req->id, "bad-request",
+                                                   "\"beds\" must be an array of bed names");
+                        }
+                        err = field_bed_name(req, json_object_get_string(v), &only[i]);
+                        if (err) {
+                                free(only);
+                                return err;
+                        }
+                }
+        }
+        st = control_status_json(d, only, n);
+        free(only);
         json_object_object_foreach(st, k, v) json_object_object_add(reply, k, json_object_get(v));
         json_object_put(st);
         return NULL;
@@ -435,19 +486,13 @@ static json_object *field_int(Request *req, const char *key, bool required, int6
         return NULL;
 }
 
-/* The bed a request names: a bed of the current configuration, or one that
- * still has a session open. */
-static json_object *field_bed(Request *req, bool required, Bed **ret)
+/* A bed by name: a bed of the current configuration, or one that still
+ * has a session open. */
+static json_object *field_bed_name(Request *req, const char *name, Bed **ret)
 {
         Daemon *d = req->conn->srv->daemon;
-        const char *name;
-        json_object *err;
         char msg[160];
 
-        *ret = NULL;
-        err = field_string(req, "bed", required, 63, &name);
-        if (err || !name)
-                return err;
         for (size_t i = 0; i < d->n_beds; i++)
                 if (strcmp(d->beds[i]->name, name) == 0 &&
                     (d->beds[i]->in_config || d->beds[i]->session_id)) {
@@ -456,6 +501,19 @@ static json_object *field_bed(Request *req, bool required, Bed **ret)
                 }
         snprintf(msg, sizeof(msg), "no bed named \"%.63s\"", name);
         return error_reply(req->id, "no-such-bed", msg);
+}
+
+/* The bed a request names in "bed". */
+static json_object *field_bed(Request *req, bool required, Bed **ret)
+{
+        const char *name;
+        json_object *err;
+
+        *ret = NULL;
+        err = field_string(req, "bed", required, 63, &name);
+        if (err || !name)
+                return err;
+        return field_bed_name(req, name, ret);
 }
 
 /* Free text a user typed: no control characters (tabs and newlines are
@@ -730,6 +788,7 @@ static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userda
         static char buf[CONTROL_MAX_MESSAGE + 1];
         json_object *reply;
         ssize_t n;
+        int r;
 
         n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -743,7 +802,19 @@ static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userda
         else
                 reply = dispatch(c, buf, (size_t)n);
         daemon_commit_now(c->srv->daemon);
-        if (conn_send(c, reply) < 0)
+        r = conn_send(c, reply);
+        if (r == -EMSGSIZE) {
+                /* Larger than the socket takes in one packet (its send
+                 * buffer, ~200 KiB by default: a status of some 250 beds). */
+                json_object *id = NULL, *e;
+                json_object_object_get_ex(reply, "id", &id);
+                e = error_reply(id, "reply-too-large",
+                                "the reply does not fit one message; ask for fewer beds "
+                                "(status \"beds\")");
+                r = conn_send(c, e);
+                json_object_put(e);
+        }
+        if (r < 0)
                 conn_free(c);
         json_object_put(reply);
         return 0;

@@ -20,7 +20,8 @@ unsigned control_subscribers(const ControlServer *s);
 
 /* Shared JSON builders (also used for pushed events). */
 json_object *control_reading_json(const Reading *r);
-json_object *control_status_json(Daemon *d);
+/* The status reply's body: every bed (only NULL) or the n_only beds given. */
+json_object *control_status_json(Daemon *d, Bed *const *only, size_t n_only);
 json_object *control_device_json(const Device *dev);
 json_object *control_session_json(const Bed *b); /* NULL (JSON null) without a session */
 json_object *control_alarm_info_json(const AlarmInfo *a);

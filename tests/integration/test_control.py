@@ -170,6 +170,23 @@ try:
     r = req({"type": "ack", "bed": "chair-2"})
     check(r["ok"] and r["count"] == 1, "ack --bed acknowledges the bed's one alarm: %r" % r)
 
+    # --- status of some beds only (a console for part of a ward; the daemon
+    # and store part alone with "beds": []) ---
+    r = req({"type": "status", "beds": ["chair-2"]})
+    check(r["ok"] and [b["bed"] for b in r["beds"]] == ["chair-2"] and
+          {a["bed"] for a in r["alarms"]} == {"chair-2"} and
+          r["beds"][0]["alarms"] and r["store"]["ok"] is True,
+          "status of chair-2 only: its bed, its alarms, and the store: %r" %
+          (([b["bed"] for b in r["beds"]], [a["condition"] for a in r["alarms"]]),))
+    r = req({"type": "status", "beds": []})
+    check(r["ok"] and r["beds"] == [] and r["alarms"] == [] and "queued" in r["store"],
+          "status with beds [] answers the daemon and store part alone")
+    check(err({"type": "status", "beds": ["chair-9"]}) == "no-such-bed",
+          "status of an unknown bed: no-such-bed")
+    check(err({"type": "status", "beds": "chair-1"}) == "bad-request" and
+          err({"type": "status", "beds": [1]}) == "bad-request",
+          "status with beds not an array of names: bad-request")
+
     # --- silence ---
     r = req({"type": "silence", "bed": "chair-1", "seconds": 30})
     check(r["ok"] and r["bed"] == "chair-1" and 29 <= r["seconds"] <= 30 and r["until"],
@@ -314,6 +331,26 @@ check(byid[auto_id][1] == "auto" and byid[auto_id][3].startswith("replaced by a 
 check(byid[sid2][3] == "discharged", "the stop reason is recorded")
 kinds = d.query("SELECT kind FROM markers WHERE session_id=? ORDER BY id", (sid,))
 check([k for (k,) in kinds[:2]] == ["infusion-start", "dose"], "markers are in the store in order")
+
+# --- a status too large for one message: a clear error, not a hang-up ---
+# 400 beds whose monitors are missing (each bed with its DEVICE_DISCONNECTED
+# alarm): the full reply is larger than the socket takes in one packet.
+big = Daemon(workdir("control-big"),
+             {"m%03d" % i: {"driver": "ge-s5", "port": "/nonexistent/tty%d" % i,
+                            "bed": "bed-%03d" % i} for i in range(400)})
+big.start()
+try:
+    c = Client(big.socket)
+    r = c.request({"type": "status"})
+    check(r is not None and r.get("error") == "reply-too-large" and "beds" in r["message"],
+          "a status of 400 beds says reply-too-large and how to ask for less: %r" % (r,))
+    r = c.request({"type": "status", "beds": ["bed-007", "bed-123"]})
+    check(r["ok"] and [b["bed"] for b in r["beds"]] == ["bed-007", "bed-123"] and
+          len(r["alarms"]) == 2,
+          "on the same connection, a status of two of the 400 beds is answered")
+    c.close()
+finally:
+    big.stop()
 
 # vitalsctl session list reads the same file.
 p = vitalsctl("session", "list", "--state-dir", d.state_dir, "--json")

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "alarm.h"
 #include "catalogue.h"
@@ -614,12 +615,31 @@ AlarmEngine *alarm_engine_new(AlarmEventFn fn, void *userdata, int64_t first_ala
         return e;
 }
 
+/* A bed's state is ~42 KiB, mostly condition slots that stay unused (128
+ * slots sized for the largest profile, a bed uses some twenty).  Mapped
+ * rather than calloc()ed: calloc() clears all of it, which at 1,000 beds
+ * was half of vitalsd's start-up time, while an anonymous mapping is zero
+ * already and a page costs only when first touched. */
+static AlarmBed *bed_alloc(void)
+{
+        void *p = mmap(NULL, sizeof(AlarmBed), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+        return p == MAP_FAILED ? NULL : p;
+}
+
+static void bed_free(AlarmBed *b)
+{
+        if (b)
+                munmap(b, sizeof(*b));
+}
+
 void alarm_engine_free(AlarmEngine *e)
 {
         if (!e)
                 return;
         for (size_t i = 0; i < e->n_beds; i++)
-                free(e->beds[i]);
+                bed_free(e->beds[i]);
         free(e->beds);
         free(e);
 }
@@ -651,7 +671,7 @@ AlarmBed *alarm_bed_get(AlarmEngine *e, const char *bed)
         if (!beds)
                 return NULL;
         e->beds = beds;
-        b = calloc(1, sizeof(*b));
+        b = bed_alloc();
         if (!b)
                 return NULL;
         b->engine = e;

@@ -491,15 +491,24 @@ int board_apply_status(Board *b, json_object *reply)
 
 /* --- events ------------------------------------------------------------ */
 
-static void on_reading(Board *b, json_object *ev)
+/* The readings one device delivered together (one record). */
+static void on_readings(Board *b, json_object *ev)
 {
-        json_object *r = get(ev, "reading", json_type_object);
-        BoardBed *bed;
-        int p = board_param_from_name(get_string(r, "parameter"));
+        json_object *list = get(ev, "readings", json_type_array);
+        BoardBed *bed = NULL;
 
-        if (p < 0 || !(bed = bed_get(b, get_string(ev, "bed"))))
-                return;
-        value_parse(&bed->values[p], r);
+        for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+                json_object *r = json_object_array_get_idx(list, i);
+                int p = board_param_from_name(get_string(r, "parameter"));
+
+                if (p < 0)
+                        continue;
+                /* The bed only for a reading the board shows: an event of
+                 * nothing else does not add a tile. */
+                if (!bed && !(bed = bed_get(b, get_string(ev, "bed"))))
+                        return;
+                value_parse(&bed->values[p], r);
+        }
 }
 
 static void on_device(Board *b, json_object *ev)
@@ -620,8 +629,8 @@ int board_apply_event(Board *b, json_object *ev, BoardNotice *n)
         memset(n, 0, sizeof(*n));
         if (!type)
                 return 0;
-        if (strcmp(type, "reading") == 0)
-                on_reading(b, ev);
+        if (strcmp(type, "readings") == 0)
+                on_readings(b, ev);
         else if (strcmp(type, "device") == 0)
                 on_device(b, ev);
         else if (strcmp(type, "alarm") == 0)

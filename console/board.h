@@ -4,7 +4,7 @@
  * devices, the latest HR/SpO2/NIBP, alarms and audio silences.
  *
  * Built from one `status` reply, then kept current by the pushed events
- * (`reading`, `device`, `alarm`, `session`, `marker`); every later `status`
+ * (`readings`, `device`, `alarm`, `session`, `marker`); every later `status`
  * reply replaces it wholesale, so a missed or misread event cannot make the
  * picture drift for longer than one refresh.  Pure: no I/O, no terminal, no
  * clock (callers pass the time in), fixed-size tables, so it is unit-tested

@@ -118,6 +118,22 @@ static void bed_set(WatchBed *b, const char *param, json_object *reading)
                 snprintf(p->text, sizeof(p->text), "---(%s)", status ? status : "?");
 }
 
+static void on_reading(WatchBed *b, json_object *o)
+{
+        const char *t = jstr(o, "time"), *param = jstr(o, "parameter");
+
+        if (!param)
+                return;
+        /* A new record time closes the previous record's line. */
+        if (t && b->last_time[0] && strcmp(t, b->last_time) != 0 && b->dirty &&
+            now_s() - b->last_print >= 1.0)
+                bed_print(b);
+        if (t)
+                snprintf(b->last_time, sizeof(b->last_time), "%s", t);
+        bed_set(b, param, o);
+        b->dirty = true;
+}
+
 static void handle_event(json_object *ev, WatchBed *beds, size_t *n_beds)
 {
         const char *type = jstr(ev, "type"), *bedname = jstr(ev, "bed");
@@ -125,20 +141,16 @@ static void handle_event(json_object *ev, WatchBed *beds, size_t *n_beds)
 
         if (!type)
                 return;
-        if (strcmp(type, "reading") == 0 && bedname &&
-            json_object_object_get_ex(ev, "reading", &o)) {
+        /* The readings one device delivered together (one record). */
+        if (strcmp(type, "readings") == 0 && bedname &&
+            json_object_object_get_ex(ev, "readings", &o) &&
+            json_object_is_type(o, json_type_array)) {
                 WatchBed *b = bed_find(beds, n_beds, bedname);
-                const char *t = jstr(o, "time"), *param = jstr(o, "parameter");
-                if (!b || !param)
-                        return;
-                /* A new record time closes the previous record's line. */
-                if (t && b->last_time[0] && strcmp(t, b->last_time) != 0 && b->dirty &&
-                    now_s() - b->last_print >= 1.0)
-                        bed_print(b);
-                if (t)
-                        snprintf(b->last_time, sizeof(b->last_time), "%s", t);
-                bed_set(b, param, o);
-                b->dirty = true;
+                for (size_t i = 0; b && i < json_object_array_length(o); i++) {
+                        json_object *r = json_object_array_get_idx(o, i);
+                        if (json_object_is_type(r, json_type_object))
+                                on_reading(b, r);
+                }
         } else if (strcmp(type, "device") == 0 && json_object_object_get_ex(ev, "device", &o)) {
                 const char *err = jstr(o, "last_error");
                 printf("%s %-10s device %s %s%s%s\n", jstr(o, "state_since") ?: "-",

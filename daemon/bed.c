@@ -278,12 +278,16 @@ static void remember_latest(Bed *b, const Reading *r)
         b->latest[i] = *r;
 }
 
+void bed_session_auto_open(Bed *b)
+{
+        if (!b->session_id)
+                (void)bed_session_start(b, NULL, NULL, NULL);
+}
+
 void bed_on_reading(Bed *b, const char *device, const Reading *r)
 {
         Daemon *d = b->daemon;
 
-        if (!b->session_id)
-                (void)bed_session_start(b, NULL, NULL, NULL);
         b->last_data_mono_ns = r->mono_ns;
         remember_latest(b, r);
         if (b->session_id)

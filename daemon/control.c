@@ -26,6 +26,7 @@
 
 #include "config.h" /* build configuration: VITALS_VERSION */
 #include "control.h"
+#include "events.h"
 #include "log.h"
 #include "profile.h"
 #include "timefmt.h"
@@ -288,7 +289,7 @@ void control_session_event(ControlServer *s, const Bed *b, const char *state, co
         json_object_object_add(ev, "session", control_session_json(b));
         json_object_object_add(ev, "actor", json_object_new_string(actor));
         json_object_object_add(ev, "reason", reason ? json_object_new_string(reason) : NULL);
-        control_broadcast(s, ev);
+        daemon_broadcast(s->daemon, ev);
         json_object_put(ev);
 }
 
@@ -317,7 +318,7 @@ void control_marker_event(ControlServer *s, const Bed *b, int64_t wall_ns, const
         json_object_object_add(ev, "type", json_object_new_string("marker"));
         json_object_object_add(ev, "bed", json_object_new_string(b->name));
         json_object_object_add(ev, "session", json_object_new_int64(b->session_id));
-        control_broadcast(s, ev);
+        daemon_broadcast(s->daemon, ev);
         json_object_put(ev);
 }
 

@@ -14,7 +14,9 @@
 
 int control_new(Daemon *d, const char *path, ControlServer **ret);
 void control_free(ControlServer *s);
-/* Sends ev (not consumed) to every subscriber; slow ones are dropped. */
+/* Sends ev (not consumed) to every subscriber; slow ones are dropped.
+ * Events go out through daemon_broadcast() (events.c), which sends the
+ * readings gathered so far first; only events.c calls this. */
 void control_broadcast(ControlServer *s, json_object *ev);
 unsigned control_subscribers(const ControlServer *s);
 

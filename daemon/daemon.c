@@ -27,6 +27,7 @@
 #include "config.h" /* build configuration */
 #include "control.h"
 #include "daemon.h"
+#include "events.h"
 #include "log.h"
 #include "profile.h"
 #include "service.h"
@@ -157,18 +158,12 @@ void daemon_reading(Daemon *d, Device *dev, const Reading *in)
                 if (e)
                         reading_set_name(&r, r.parameter, e->ucum);
         }
+        /* The session first (its event names it), then the reading's
+         * event, then the alarm engine: an alarm the reading raises reaches
+         * subscribers after the reading (events.c). */
+        bed_session_auto_open(dev->bed);
+        daemon_readings_push(d, dev, &r);
         bed_on_reading(dev->bed, dev->cfg->name, &r);
-
-        if (control_subscribers(d->control)) {
-                json_object *ev = json_object_new_object();
-                json_object_object_add(ev, "type", json_object_new_string("reading"));
-                json_object_object_add(ev, "bed", json_object_new_string(dev->bed->name));
-                json_object_object_add(ev, "device", json_object_new_string(dev->cfg->name));
-                json_object_object_add(ev, "session", json_object_new_int64(dev->bed->session_id));
-                json_object_object_add(ev, "reading", control_reading_json(&r));
-                control_broadcast(d->control, ev);
-                json_object_put(ev);
-        }
 }
 
 void daemon_device_state_changed(Daemon *d, Device *dev)
@@ -204,7 +199,7 @@ void daemon_device_state_changed(Daemon *d, Device *dev)
         json_object_object_add(ev, "type", json_object_new_string("device"));
         json_object_object_add(ev, "bed", json_object_new_string(dev->cfg->bed));
         json_object_object_add(ev, "device", control_device_json(dev));
-        control_broadcast(d->control, ev);
+        daemon_broadcast(d, ev);
         json_object_put(ev);
 }
 
@@ -280,7 +275,7 @@ static void on_alarm_event(void *userdata, const AlarmEvent *ev)
                 json_object_object_add(o, "actor", json_object_new_string(ev->actor));
                 json_object_object_add(o, "announce", json_object_new_boolean(ev->announce));
                 json_object_object_add(o, "detail", ev->detail ? json_object_new_string(ev->detail) : NULL);
-                control_broadcast(d->control, o);
+                daemon_broadcast(d, o);
                 json_object_put(o);
         }
 }

@@ -97,6 +97,16 @@ struct Bed {
         AlarmBed *alarm;
 };
 
+/* The `readings` event being gathered (events.c). */
+typedef struct ReadingsBatch {
+        const Device *open;       /* the device whose input is being dispatched, or NULL */
+        struct json_object *ev;   /* the pending event; NULL: none */
+        struct json_object *list; /* its "readings" array */
+        const Device *dev;        /* whose readings ev holds */
+        int64_t session_id;       /* the session ev names */
+        unsigned n;               /* readings in list */
+} ReadingsBatch;
+
 struct Daemon {
         sd_event *event;
         Config *config;
@@ -121,6 +131,7 @@ struct Daemon {
         sd_event_source *commit_io; /* the store writer's "batch done" eventfd */
         bool commit_again;          /* a commit was due while one was running */
         Service *service; /* service manager: readiness, status, watchdog */
+        ReadingsBatch readings_batch;
 };
 
 /* device.c */
@@ -134,6 +145,9 @@ void device_on_bus_record(Device *dev, const BusRecord *rec);
 
 /* bed.c */
 Bed *bed_get(Daemon *d, const char *name); /* creates it when new */
+/* Data arrived: a bed without an open session opens one (opened_by "auto").
+ * Called before bed_on_reading, which records into the open session. */
+void bed_session_auto_open(Bed *b);
 void bed_on_reading(Bed *b, const char *device, const Reading *r);
 void bed_tick(Bed *b, int64_t now_mono_ns);
 /* actor NULL: opened automatically on first data.  Replaces an automatic

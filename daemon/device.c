@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "events.h"
 #include "log.h"
 #include "modbus_bus.h"
 #include "timefmt.h"
@@ -219,8 +220,12 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 if (n > 0) {
                         dev->bytes_in += (uint64_t)n;
                         dev->last_bytes_mono_ns = dev->arrival_mono_ns;
-                        if (dev->cfg->driver->on_bytes)
+                        if (dev->cfg->driver->on_bytes) {
+                                /* What this chunk yields goes to subscribers as one event. */
+                                daemon_readings_begin(dev->daemon, dev);
                                 dev->cfg->driver->on_bytes(&dev->inst, buf, (size_t)n);
+                                daemon_readings_end(dev->daemon, dev);
+                        }
                         if (dev->quiet_timer)
                                 sd_event_source_set_time_relative(dev->quiet_timer,
                                                                   dev->cfg->driver->quiet_usec);
@@ -481,8 +486,12 @@ void device_on_bus_record(Device *dev, const BusRecord *rec)
                         modbus_errors_alarm(dev, false, NULL);
                 dev->arrival_wall_ns = rec->wall_ns;
                 dev->arrival_mono_ns = rec->mono_ns;
-                if (dev->cfg->driver->on_registers)
+                if (dev->cfg->driver->on_registers) {
+                        /* One record's readings: one event to subscribers. */
+                        daemon_readings_begin(dev->daemon, dev);
                         dev->cfg->driver->on_registers(&dev->inst, rec->regs, rec->n_regs);
+                        daemon_readings_end(dev->daemon, dev);
+                }
                 break;
         default:
                 break;

@@ -102,7 +102,7 @@ def run_config(build, beds, mode, warmup_s, measure_s, console=True):
     os.makedirs(state)
     bench_profile(confdir)
     # Alarm probes and a subscribing console in the real-time runs only: a
-    # console that cannot keep up with a flat-out stream of reading events is
+    # console that cannot keep up with a flat-out stream of readings events is
     # disconnected by design (docs/control-protocol.md), and the flat-out runs
     # measure throughput.
     probe_beds = min(beds, 16) if mode == "real-time" and console else 0
@@ -282,7 +282,7 @@ def main():
             print("bench: %d beds, %s ..." % (n, mode), file=sys.stderr, flush=True)
             results.append(run_config(args.build, n, mode, warmup, measure[mode]))
     # The largest real-time load once more without a console subscribed: a
-    # subscriber costs vitalsd one JSON event per reading.
+    # subscriber costs vitalsd one JSON event per record (a `readings` event).
     n = max(beds_list)
     print("bench: %d beds, real-time, no console ..." % n, file=sys.stderr, flush=True)
     results.append(run_config(args.build, n, "real-time", warmup, measure["flat out"],

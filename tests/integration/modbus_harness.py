@@ -123,7 +123,7 @@ class Subscriber:
                 break
             now = time.monotonic()
             msg = json.loads(data)
-            if msg.get("type") in ("reading", "alarm", "device", "session", "marker"):
+            if msg.get("type") in ("readings", "alarm", "device", "session", "marker"):
                 self.events.append((now, msg))
 
     def close(self):

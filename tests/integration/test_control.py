@@ -10,6 +10,7 @@ and the test says so."""
 import json
 import os
 import pwd
+import re
 import socket
 import sqlite3
 import subprocess
@@ -249,7 +250,7 @@ try:
     stop_draining.set()
     drainer.join()
     check(any(m.get("type") == "marker" for m in drained) and
-          any(m.get("type") == "reading" for m in drained[n_before:]),
+          any(m.get("type") == "readings" for m in drained[n_before:]),
           "a subscriber that reads got every kind of event and keeps receiving readings")
     check(any(m.get("type") == "session" and m.get("state") == "started"
               and m["session"]["patient_ref"] == "P-0042" for m in sub1.seen)
@@ -258,6 +259,49 @@ try:
           "session events are pushed: the automatic session stopped, the user's started")
     check(any(m.get("type") == "marker" and m.get("kind") == "infusion-start"
               and m.get("phase") == "infusion" for m in sub1.seen), "marker events are pushed")
+
+    # --- readings: one event per monitor record, ahead of the alarm they raise ---
+    seen1 = sub1.seen
+    batches = [m for m in seen1 if m.get("type") == "readings"]
+    check(batches and not any(m.get("type") == "reading" for m in seen1),
+          "readings come as `readings` events (%d), never one `reading` event each" % len(batches))
+    check(all(m["bed"] == "chair-1" and m["device"] == "mon" and isinstance(m["session"], int)
+              and m["readings"] and all(set(r) == {"parameter", "value", "unit", "status", "time",
+                                                   "device_time"} for r in m["readings"])
+              for m in batches),
+          "every readings event names its bed, device and session; each reading has parameter, "
+          "value, unit, status, time and device_time")
+    # One GE S/5 record per second: its HR, SpO2 and PR arrive in one event,
+    # stamped with the one arrival time.
+    whole = [m for m in batches if {"HR", "SPO2", "PR"} <= {r["parameter"] for r in m["readings"]}
+             and len({r["time"] for r in m["readings"]}) == 1]
+    check(len(whole) >= 3, "a record's HR, SPO2 and PR arrive together in one event, one time "
+          "(%d of %d events)" % (len(whole), len(batches)))
+    started = [i for i, m in enumerate(seen1) if m.get("type") == "session"
+               and m.get("state") == "started" and m["session"]["id"] == sid]
+    after = [m["session"] for m in seen1[started[0]:] if m.get("type") == "readings"] if started else []
+    check(after and set(after) == {sid},
+          "after the session-started event every readings event names the new session %d: %r"
+          % (sid, sorted(set(after))))
+    # The desaturation was raised by one SpO2 reading (the alarm's time is
+    # that reading's arrival): the event carrying it came first.
+    i_alarm = next((i for i, m in enumerate(seen1) if m.get("type") == "alarm"
+                    and m["condition"] == "SPO2_DESAT" and m["state"] == "active"), None)
+    i_cause = None
+    if i_alarm is not None:
+        a = seen1[i_alarm]
+        i_cause = next((i for i, m in enumerate(seen1) if m.get("type") == "readings"
+                        and any(r["parameter"] == "SPO2" and r["time"] == a["time"]
+                                and r["value"] == a["value"] for r in m["readings"])), None)
+    check(i_alarm is not None and i_cause is not None and i_cause < i_alarm,
+          "the readings event with the SpO2 that raised SPO2_DESAT arrives before the alarm "
+          "(event %r, alarm %r)" % (i_cause, i_alarm))
+    # The plain console (vitalsctl watch, not on a terminal) still prints a
+    # bed's record as one line from these events.
+    p = vitalsctl("--socket", d.socket, "watch", "--plain", "--seconds", "3.5")
+    lines = [l for l in p.stdout.splitlines()
+             if re.fullmatch(r"\S+Z chair-1 +HR 78 SPO2 (97|85) PR 78", l)]
+    check(lines, "vitalsctl watch --plain prints chair-1's record as one line: %r" % p.stdout)
     sub1.close()
     slow.close()
 

@@ -78,8 +78,8 @@ def run(name, stuck):
 
     desat = [t for t, e in sub.events if e["type"] == "alarm" and e["bed"] == "chair-1" and
              e["condition"] == "SPO2_DESAT" and e["state"] == "active"]
-    hr = [t for t, e in sub.events if e["type"] == "reading" and e["bed"] == "chair-1" and
-          e["reading"]["parameter"] == "HR"]
+    hr = [t for t, e in sub.events if e["type"] == "readings" and e["bed"] == "chair-1" and
+          any(r["parameter"] == "HR" for r in e["readings"])]
     # Record k leaves the simulator at t0 + k (its clock starts as it
     # starts); the latency of a reading is how far past its second it
     # arrived.  A blocked loop would show as late readings and long gaps.

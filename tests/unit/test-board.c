@@ -154,23 +154,37 @@ TEST(readings_and_devices_update_the_tiles)
         BoardBed *bed;
 
         load(&b);
+        /* One record: every reading of the event lands, a name the board
+         * does not show is passed over. */
         apply(
             &b,
-            "{\"type\":\"reading\",\"bed\":\"chair-2\",\"device\":\"mon2\",\"session\":7,"
-            "\"reading\":{\"parameter\":\"SPO2\",\"value\":96,\"unit\":\"%\",\"status\":\"valid\","
-            "\"time\":\"2026-01-01T12:10:05.000Z\"}}",
+            "{\"type\":\"readings\",\"bed\":\"chair-2\",\"device\":\"mon2\",\"session\":7,"
+            "\"readings\":[{\"parameter\":\"SPO2\",\"value\":96,\"unit\":\"%\",\"status\":\"valid\","
+            "\"time\":\"2026-01-01T12:10:05.000Z\"},"
+            "{\"parameter\":\"ST_II\",\"value\":0.1,\"unit\":\"mm\",\"status\":\"valid\","
+            "\"time\":\"2026-01-01T12:10:05.000Z\"},"
+            "{\"parameter\":\"PR\",\"value\":71,\"unit\":\"/min\",\"status\":\"valid\","
+            "\"time\":\"2026-01-01T12:10:05.000Z\"}]}",
             NULL);
         bed = board_bed_find(&b, "chair-2");
         CHECK(bed->values[BOARD_SPO2].usable);
         CHECK_DBL(bed->values[BOARD_SPO2].value, 96, 0);
         CHECK(board_value_current(bed, BOARD_SPO2, T("2026-01-01T12:10:06Z")));
+        CHECK(bed->values[BOARD_PR].usable);
+        CHECK_DBL(bed->values[BOARD_PR].value, 71, 0);
         /* A new bed appears in order. */
         apply(&b,
-              "{\"type\":\"reading\",\"bed\":\"chair-3\",\"reading\":{\"parameter\":\"HR\","
-              "\"value\":61,\"status\":\"valid\",\"time\":\"2026-01-01T12:10:05.000Z\"}}",
+              "{\"type\":\"readings\",\"bed\":\"chair-3\",\"readings\":[{\"parameter\":\"HR\","
+              "\"value\":61,\"status\":\"valid\",\"time\":\"2026-01-01T12:10:05.000Z\"}]}",
               NULL);
         CHECK_INT(b.n_beds, 3);
         CHECK_STR(b.beds[1].name, "chair-3");
+        /* The one-reading event vitalsd no longer sends: ignored. */
+        apply(&b,
+              "{\"type\":\"reading\",\"bed\":\"chair-4\",\"reading\":{\"parameter\":\"HR\","
+              "\"value\":61,\"status\":\"valid\",\"time\":\"2026-01-01T12:10:05.000Z\"}}",
+              NULL);
+        CHECK_INT(b.n_beds, 3);
         /* The monitor goes stale: its values are no longer current. */
         apply(&b,
               "{\"type\":\"device\",\"bed\":\"chair-2\",\"device\":{\"name\":\"mon2\","
@@ -282,7 +296,10 @@ TEST(malformed_events_change_nothing)
             "\"state\":\"active\"}",
             "{\"type\":\"alarm\",\"bed\":\"chair-2\",\"alarm_id\":5,\"condition\":\"A\","
             "\"state\":\"bogus\"}",
-            "{\"type\":\"reading\",\"bed\":\"chair-2\",\"reading\":[]}",
+            "{\"type\":\"readings\",\"bed\":\"chair-2\",\"readings\":{}}",
+            "{\"type\":\"readings\",\"bed\":\"chair-2\",\"readings\":[1,\"HR\",[],null]}",
+            "{\"type\":\"readings\",\"bed\":\"chair-9\",\"readings\":[{\"parameter\":7}]}",
+            "{\"type\":\"readings\",\"readings\":[{\"parameter\":\"HR\",\"value\":1}]}",
             "{\"type\":\"device\",\"bed\":\"chair-2\",\"device\":{\"state\":\"live\"}}",
             "{\"type\":\"session\",\"bed\":\"chair-2\",\"state\":\"paused\"}",
             "{\"type\":\"unknown-kind\",\"bed\":\"chair-2\"}",

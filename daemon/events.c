@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * events.c — what vitalsd pushes to control-socket subscribers, and in
+ * what order.
+ *
+ * Owns the `readings` event: every reading one device delivers during one
+ * dispatch of its input (one chunk of serial bytes fed to its driver: at
+ * 1 Hz one monitor record, HR, SpO2, PR...; one record from its Modbus bus
+ * worker) goes out as one message
+ *   {"type":"readings","bed":B,"device":D,"session":S,"readings":[...]}
+ * rather than one message per reading.  With 1,000 beds at 1 Hz and one
+ * console subscribed, a send() and a wake-up of the console per reading
+ * were the largest part of vitalsd's CPU (issue 8).  One event holds one
+ * (bed, device, session): a session opened between two readings starts a
+ * new event.  It holds at most READINGS_BATCH_MAX readings.
+ *
+ * Owns the order too: every other event goes out through daemon_broadcast(),
+ * which first sends the readings gathered so far.  A reading joins its
+ * batch before the alarm engine judges it (daemon_reading), so the alarm a
+ * reading raises reaches a subscriber after the reading itself.
+ *
+ * Without subscribers nothing is built at all.  A batch lives only within
+ * one dispatch on the loop thread; a subscriber dropped meanwhile (slow)
+ * simply does not get it.  Nothing here blocks: control_broadcast() never
+ * waits for a client.
+ */
+#include <errno.h>
+
+#include "control.h"
+#include "events.h"
+
+/* Sends and forgets the pending batch. */
+static void batch_send(Daemon *d)
+{
+        ReadingsBatch *b = &d->readings_batch;
+        json_object *ev = b->ev;
+
+        if (!ev)
+                return;
+        b->ev = b->list = NULL;
+        b->n = 0;
+        control_broadcast(d->control, ev);
+        json_object_put(ev);
+}
+
+static int batch_new(ReadingsBatch *b, const Device *dev)
+{
+        json_object *ev = json_object_new_object(), *list = json_object_new_array();
+
+        if (!ev || !list) {
+                json_object_put(ev);
+                json_object_put(list);
+                return -ENOMEM;
+        }
+        json_object_object_add(ev, "type", json_object_new_string("readings"));
+        json_object_object_add(ev, "bed", json_object_new_string(dev->bed->name));
+        json_object_object_add(ev, "device", json_object_new_string(dev->cfg->name));
+        json_object_object_add(ev, "session", json_object_new_int64(dev->bed->session_id));
+        json_object_object_add(ev, "readings", list);
+        b->ev = ev;
+        b->list = list;
+        b->dev = dev;
+        b->session_id = dev->bed->session_id;
+        b->n = 0;
+        return 0;
+}
+
+void daemon_readings_begin(Daemon *d, const Device *dev)
+{
+        if (d->readings_batch.open != dev)
+                batch_send(d);
+        d->readings_batch.open = dev;
+}
+
+void daemon_readings_end(Daemon *d, const Device *dev)
+{
+        batch_send(d);
+        d->readings_batch.open = NULL;
+}
+
+void daemon_readings_push(Daemon *d, const Device *dev, const Reading *r)
+{
+        ReadingsBatch *b = &d->readings_batch;
+
+        if (!control_subscribers(d->control))
+                return;
+        if (b->ev &&
+            (b->dev != dev || b->session_id != dev->bed->session_id || b->n >= READINGS_BATCH_MAX))
+                batch_send(d);
+        /* Out of memory: the reading is still stored and judged; only its
+         * event is lost. */
+        if (!b->ev && batch_new(b, dev) < 0)
+                return;
+        json_object_array_add(b->list, control_reading_json(r));
+        b->n++;
+        /* Outside a dispatch (a reading from anywhere else): at once. */
+        if (b->open != dev)
+                batch_send(d);
+}
+
+void daemon_broadcast(Daemon *d, json_object *ev)
+{
+        if (d->readings_batch.ev)
+                batch_send(d);
+        control_broadcast(d->control, ev);
+}

@@ -394,10 +394,20 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 }
 
 /* Commits at once what asked for it (session changes, markers, alarm
- * events) without waiting for the tick. */
+ * events) without waiting for the tick: a deferred source, enabled by the
+ * store when such a thing is queued (a post source would cost a turn of the
+ * loop after every single dispatch). */
 #define BACKPRESSURE_NS (500 * INT64_C(1000000))
 
-static int on_post(sd_event_source *s, void *userdata)
+static void want_commit_soon(void *userdata)
+{
+        Daemon *d = userdata;
+
+        if (d->commit_soon)
+                sd_event_source_set_enabled(d->commit_soon, SD_EVENT_ONESHOT);
+}
+
+static int on_commit_soon(sd_event_source *s, void *userdata)
 {
         Daemon *d = userdata;
         StoreStats st;
@@ -609,7 +619,11 @@ int daemon_new(const char *config_path, const char *state_dir, const char *socke
         sd_event_add_signal(d->event, NULL, SIGTERM, on_exit_signal, d);
         sd_event_add_signal(d->event, NULL, SIGINT, on_exit_signal, d);
         sd_event_add_signal(d->event, NULL, SIGHUP, on_sighup, d);
-        sd_event_add_post(d->event, NULL, on_post, d);
+        r = sd_event_add_defer(d->event, &d->commit_soon, on_commit_soon, d);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(d->commit_soon, SD_EVENT_OFF);
+        store_set_wanted_callback(d->store, want_commit_soon, d);
         r = sd_event_add_io(d->event, &d->commit_io, store_commit_fd(d->store), EPOLLIN, on_commit_done, d);
         if (r < 0)
                 goto fail;
@@ -664,6 +678,9 @@ void daemon_free(Daemon *d)
         control_free(d->control);
         stop_devices(d);
         d->commit_io = sd_event_source_disable_unref(d->commit_io);
+        d->commit_soon = sd_event_source_disable_unref(d->commit_soon);
+        if (d->store)
+                store_set_wanted_callback(d->store, NULL, NULL);
         if (d->store)
                 store_close(d->store); /* commits what is still queued */
         for (size_t i = 0; i < d->n_beds; i++)

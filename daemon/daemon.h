@@ -130,6 +130,7 @@ struct Daemon {
         bool store_failing;
         sd_event_source *commit_io; /* the store writer's "batch done" eventfd */
         bool commit_again;          /* a commit was due while one was running */
+        sd_event_source *commit_soon; /* defer: commit before the tick (daemon.c) */
         Service *service; /* service manager: readiness, status, watchdog */
         ReadingsBatch readings_batch;
 };

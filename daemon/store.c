@@ -116,6 +116,8 @@ struct Store {
         bool flush_wanted;
         int64_t next_session_id;
         StoreStats stats;
+        void (*wanted_fn)(void *userdata); /* a commit should start soon */
+        void *wanted_userdata;
 
         /* The batch and the writer; state, result, rows and quit are read
          * and written under lock only. */
@@ -444,7 +446,16 @@ void store_close(Store *s)
         free(s);
 }
 
-#define copy(dst, src) snprintf((dst), sizeof(dst), "%s", (src) ? (src) : "")
+/* strlcpy-like, without printf's machinery: a reading is queued thousands
+ * of times a second. */
+static void copy_text(char *dst, size_t size, const char *src)
+{
+        size_t n = src ? strnlen(src, size - 1) : 0;
+
+        memcpy(dst, src ? src : "", n);
+        dst[n] = '\0';
+}
+#define copy(dst, src) copy_text((dst), sizeof(dst), (src))
 
 /* Drops the oldest queued reading to make room; other ops are never dropped. */
 static void make_room(Store *s)
@@ -494,6 +505,8 @@ static Op *op_new(Store *s, OpKind kind)
         s->queued++;
         if (kind != OP_READING)
                 s->flush_wanted = true;
+        if (s->wanted_fn && (kind != OP_READING || s->queued >= s->queue_max / 4))
+                s->wanted_fn(s->wanted_userdata);
         return op;
 }
 
@@ -586,6 +599,12 @@ void store_reading_add(Store *s, int64_t session_id, const char *device, const R
         op->session_id = session_id;
         copy(op->a, device);
         op->reading = *r;
+}
+
+void store_set_wanted_callback(Store *s, void (*fn)(void *userdata), void *userdata)
+{
+        s->wanted_fn = fn;
+        s->wanted_userdata = userdata;
 }
 
 bool store_flush_wanted(const Store *s)

@@ -93,6 +93,11 @@ void store_reading_add(Store *s, int64_t session_id, const char *device, const R
 
 /* True when something queued asked for an immediate commit. */
 bool store_flush_wanted(const Store *s);
+/* fn is called (on the caller's thread, from the queueing call) whenever
+ * something is queued that should be committed before the tick: a session
+ * change, a marker, an alarm event, or a reading that finds the queue a
+ * quarter full. */
+void store_set_wanted_callback(Store *s, void (*fn)(void *userdata), void *userdata);
 
 /* Commits happen on the store's writer thread, one batch at a time, so the
  * event loop never waits for the disk:

@@ -58,13 +58,25 @@ static json_object *silenced_until_json(const Bed *b);
 
 /* --- JSON builders ----------------------------------------------------- */
 
+/* The readings of one monitor record share their two times (host and
+ * device), so the last two texts are kept: formatting was a tenth of
+ * vitalsd's CPU with 1,000 beds and a console.  Loop thread only. */
 static json_object *time_json(int64_t wall_ns)
 {
-        char buf[TIMEFMT_ISO_MAX];
+        static struct {
+                int64_t ns;
+                char text[TIMEFMT_ISO_MAX];
+        } cache[2];
+        static unsigned next;
 
         if (!wall_ns)
                 return NULL;
-        return json_object_new_string(timefmt_iso_ms(wall_ns, buf));
+        for (unsigned i = 0; i < 2; i++)
+                if (cache[i].ns == wall_ns)
+                        return json_object_new_string(cache[i].text);
+        next ^= 1;
+        cache[next].ns = wall_ns;
+        return json_object_new_string(timefmt_iso_ms(wall_ns, cache[next].text));
 }
 
 /* Doubles as the shortest text that reads back the same value in
@@ -929,6 +941,45 @@ void control_broadcast(ControlServer *s, json_object *ev)
                 if (c->subscribed && conn_send(c, ev) < 0) {
                         log_warning("control socket: dropping a subscriber that stopped reading");
                         conn_free(c);
+                }
+                c = next;
+        }
+}
+
+void control_broadcast_texts(ControlServer *s, const char *const *texts, const size_t *lens,
+                             size_t n)
+{
+        struct mmsghdr msgs[128];
+        struct iovec iov[128];
+        ControlConn *c = s ? s->conns : NULL;
+
+        if (n > 128)
+                n = 128;
+        for (size_t i = 0; i < n; i++) {
+                iov[i] = (struct iovec){.iov_base = (void *)texts[i], .iov_len = lens[i]};
+                msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
+        }
+        while (c && n) {
+                ControlConn *next = c->next;
+                if (c->subscribed) {
+                        size_t sent = 0;
+                        int r;
+
+                        /* One system call, one wake-up of the subscriber. */
+                        while (sent < n) {
+                                r = sendmmsg(c->fd, msgs + sent, (unsigned)(n - sent),
+                                             MSG_DONTWAIT | MSG_NOSIGNAL);
+                                if (r <= 0 && errno == EINTR)
+                                        continue;
+                                if (r <= 0)
+                                        break;
+                                sent += (size_t)r;
+                        }
+                        if (sent < n) {
+                                log_warning("control socket: dropping a subscriber that stopped "
+                                            "reading");
+                                conn_free(c);
+                        }
                 }
                 c = next;
         }

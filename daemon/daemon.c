@@ -675,6 +675,8 @@ void daemon_free(Daemon *d)
 {
         if (!d)
                 return;
+        daemon_readings_flush(d); /* subscribers get the last readings */
+        daemon_readings_free(d);
         control_free(d->control);
         stop_devices(d);
         d->commit_io = sd_event_source_disable_unref(d->commit_io);

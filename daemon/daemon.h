@@ -105,6 +105,10 @@ typedef struct ReadingsBatch {
         const Device *dev;        /* whose readings ev holds */
         int64_t session_id;       /* the session ev names */
         unsigned n;               /* readings in list */
+        char *out[128];           /* finished events held back (READINGS_OUT_MAX) */
+        size_t out_len[128];
+        size_t n_out;
+        sd_event_source *flush_timer;
 } ReadingsBatch;
 
 struct Daemon {

@@ -19,28 +19,93 @@
  * batch before the alarm engine judges it (daemon_reading), so the alarm a
  * reading raises reaches a subscriber after the reading itself.
  *
+ * Held back a little: a finished event waits up to READINGS_HOLD_USEC
+ * (50 ms) with the others finished meanwhile, and all go to each
+ * subscriber in one sendmmsg().  At 1 Hz from 1,000 beds that is ~20
+ * system calls and console wake-ups a second instead of 1,000 (each send
+ * and each wake-up cost vitalsd more than building the event).  A nurse
+ * sees a value 50 ms later at most; alarms are never held: every other
+ * event first sends what is held back, then goes out at once.
+ *
  * Without subscribers nothing is built at all.  A batch lives only within
  * one dispatch on the loop thread; a subscriber dropped meanwhile (slow)
  * simply does not get it.  Nothing here blocks: control_broadcast() never
  * waits for a client.
  */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "control.h"
 #include "events.h"
 
-/* Sends and forgets the pending batch. */
+/* Sends the readings events held back, all in one go. */
+void daemon_readings_flush(Daemon *d)
+{
+        ReadingsBatch *b = &d->readings_batch;
+
+        if (b->n_out == 0)
+                return;
+        control_broadcast_texts(d->control, (const char *const *)b->out, b->out_len, b->n_out);
+        for (size_t i = 0; i < b->n_out; i++)
+                free(b->out[i]);
+        b->n_out = 0;
+}
+
+static int on_flush_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        daemon_readings_flush(userdata);
+        return 0;
+}
+
+/* Ends the pending batch: its event joins the ones held back, which go out
+ * within READINGS_HOLD_USEC, or at once when there are READINGS_OUT_MAX of
+ * them or another kind of event must go out. */
 static void batch_send(Daemon *d)
 {
         ReadingsBatch *b = &d->readings_batch;
         json_object *ev = b->ev;
+        const char *txt;
+        size_t len;
+        char *copy;
 
         if (!ev)
                 return;
         b->ev = b->list = NULL;
         b->n = 0;
-        control_broadcast(d->control, ev);
+        txt = json_object_to_json_string_length(ev, JSON_C_TO_STRING_PLAIN, &len);
+        copy = txt ? strndup(txt, len) : NULL;
         json_object_put(ev);
+        if (!copy)
+                return; /* out of memory: the event is lost, never the reading */
+        if (b->n_out == READINGS_OUT_MAX)
+                daemon_readings_flush(d);
+        b->out[b->n_out] = copy;
+        b->out_len[b->n_out++] = len;
+        if (!b->flush_timer &&
+            sd_event_add_time_relative(d->event, &b->flush_timer, CLOCK_MONOTONIC,
+                                       READINGS_HOLD_USEC, READINGS_HOLD_USEC / 10,
+                                       on_flush_timer, d) < 0) {
+                daemon_readings_flush(d); /* no timer: no holding back */
+                return;
+        }
+        if (sd_event_source_get_enabled(b->flush_timer, NULL) == 0) {
+                sd_event_source_set_time_relative(b->flush_timer, READINGS_HOLD_USEC);
+                sd_event_source_set_enabled(b->flush_timer, SD_EVENT_ONESHOT);
+        }
+}
+
+void daemon_readings_free(Daemon *d)
+{
+        ReadingsBatch *b = &d->readings_batch;
+
+        json_object_put(b->ev);
+        b->ev = b->list = NULL;
+        for (size_t i = 0; i < b->n_out; i++)
+                free(b->out[i]);
+        b->n_out = 0;
+        b->flush_timer = sd_event_source_disable_unref(b->flush_timer);
 }
 
 static int batch_new(ReadingsBatch *b, const Device *dev)
@@ -102,5 +167,6 @@ void daemon_broadcast(Daemon *d, json_object *ev)
 {
         if (d->readings_batch.ev)
                 batch_send(d);
+        daemon_readings_flush(d);
         control_broadcast(d->control, ev);
 }

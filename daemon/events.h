@@ -15,6 +15,10 @@
  * largest names the driver contract allows stay far below one control
  * message (CONTROL_MAX_MESSAGE). */
 #define READINGS_BATCH_MAX 64
+/* Finished readings events are held back at most this long, and at most
+ * this many of them (events.c). */
+#define READINGS_HOLD_USEC (50 * 1000)
+#define READINGS_OUT_MAX 128
 
 /* Around one dispatch of a device's input: one chunk of serial bytes fed to
  * its driver, one record from its Modbus bus worker.  The readings the
@@ -31,3 +35,7 @@ void daemon_readings_push(Daemon *d, const Device *dev, const Reading *r);
  * the readings gathered so far first, so a subscriber never sees an alarm
  * before the reading that raised it.  ev is not consumed. */
 void daemon_broadcast(Daemon *d, json_object *ev);
+
+/* Sends the readings events held back now; frees all of it at exit. */
+void daemon_readings_flush(Daemon *d);
+void daemon_readings_free(Daemon *d);

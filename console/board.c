@@ -629,6 +629,19 @@ int board_apply_event(Board *b, json_object *ev, BoardNotice *n)
         memset(n, 0, sizeof(*n));
         if (!type)
                 return 0;
+        if (strcmp(type, "batch") == 0) {
+                /* Readings events vitalsd held back and sent together. */
+                json_object *evs = get(ev, "events", json_type_array);
+                BoardNotice ignored;
+                for (size_t i = 0; evs && i < json_object_array_length(evs); i++) {
+                        json_object *e = json_object_array_get_idx(evs, i);
+                        const char *t = json_object_is_type(e, json_type_object)
+                                                ? get_string(e, "type") : NULL;
+                        if (t && strcmp(t, "readings") == 0)
+                                board_apply_event(b, e, &ignored);
+                }
+                return 0;
+        }
         if (strcmp(type, "readings") == 0)
                 on_readings(b, ev);
         else if (strcmp(type, "device") == 0)

@@ -141,6 +141,19 @@ static void handle_event(json_object *ev, WatchBed *beds, size_t *n_beds)
 
         if (!type)
                 return;
+        /* Readings events vitalsd held back and sent together. */
+        if (strcmp(type, "batch") == 0) {
+                if (json_object_object_get_ex(ev, "events", &o) &&
+                    json_object_is_type(o, json_type_array))
+                        for (size_t i = 0; i < json_object_array_length(o); i++) {
+                                json_object *e = json_object_array_get_idx(o, i);
+                                const char *t = json_object_is_type(e, json_type_object)
+                                                        ? jstr(e, "type") : NULL;
+                                if (t && strcmp(t, "readings") == 0)
+                                        handle_event(e, beds, n_beds);
+                        }
+                return;
+        }
         /* The readings one device delivered together (one record). */
         if (strcmp(type, "readings") == 0 && bedname &&
             json_object_object_get_ex(ev, "readings", &o) &&

@@ -946,40 +946,15 @@ void control_broadcast(ControlServer *s, json_object *ev)
         }
 }
 
-void control_broadcast_texts(ControlServer *s, const char *const *texts, const size_t *lens,
-                             size_t n)
+void control_broadcast_text(ControlServer *s, const char *text, size_t len)
 {
-        struct mmsghdr msgs[128];
-        struct iovec iov[128];
         ControlConn *c = s ? s->conns : NULL;
 
-        if (n > 128)
-                n = 128;
-        for (size_t i = 0; i < n; i++) {
-                iov[i] = (struct iovec){.iov_base = (void *)texts[i], .iov_len = lens[i]};
-                msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
-        }
-        while (c && n) {
+        while (c) {
                 ControlConn *next = c->next;
-                if (c->subscribed) {
-                        size_t sent = 0;
-                        int r;
-
-                        /* One system call, one wake-up of the subscriber. */
-                        while (sent < n) {
-                                r = sendmmsg(c->fd, msgs + sent, (unsigned)(n - sent),
-                                             MSG_DONTWAIT | MSG_NOSIGNAL);
-                                if (r <= 0 && errno == EINTR)
-                                        continue;
-                                if (r <= 0)
-                                        break;
-                                sent += (size_t)r;
-                        }
-                        if (sent < n) {
-                                log_warning("control socket: dropping a subscriber that stopped "
-                                            "reading");
-                                conn_free(c);
-                        }
+                if (c->subscribed && send(c->fd, text, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+                        log_warning("control socket: dropping a subscriber that stopped reading");
+                        conn_free(c);
                 }
                 c = next;
         }

@@ -18,10 +18,8 @@ void control_free(ControlServer *s);
  * Events go out through daemon_broadcast() (events.c), which sends the
  * readings gathered so far first; only events.c calls this. */
 void control_broadcast(ControlServer *s, json_object *ev);
-/* The same for n (at most 128) serialised events, in one sendmmsg() per
- * subscriber (events.c). */
-void control_broadcast_texts(ControlServer *s, const char *const *texts, const size_t *lens,
-                             size_t n);
+/* The same for an event already serialised (events.c's batches). */
+void control_broadcast_text(ControlServer *s, const char *text, size_t len);
 unsigned control_subscribers(const ControlServer *s);
 
 /* Shared JSON builders (also used for pushed events). */

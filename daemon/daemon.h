@@ -107,7 +107,7 @@ typedef struct ReadingsBatch {
         unsigned n;               /* readings in list */
         char *out[128];           /* finished events held back (READINGS_OUT_MAX) */
         size_t out_len[128];
-        size_t n_out;
+        size_t n_out, out_bytes;
         sd_event_source *flush_timer;
 } ReadingsBatch;
 

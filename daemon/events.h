@@ -19,6 +19,9 @@
  * this many of them (events.c). */
 #define READINGS_HOLD_USEC (50 * 1000)
 #define READINGS_OUT_MAX 128
+/* ...and at most this many bytes of them: a batch message stays well
+ * within what the socket takes in one packet. */
+#define READINGS_OUT_BYTES (48 * 1024)
 
 /* Around one dispatch of a device's input: one chunk of serial bytes fed to
  * its driver, one record from its Modbus bus worker.  The readings the

@@ -210,6 +210,13 @@ class Daemon:
             con.close()
 
 
+def unbatch(msg):
+    """The events a pushed message carries: a batch's, or itself."""
+    if msg.get("type") == "batch":
+        return list(msg["events"])
+    return [msg]
+
+
 class Subscriber:
     """A console on the control socket: subscribes and keeps every pushed
     event (with the monotonic time it arrived) until closed."""
@@ -236,8 +243,10 @@ class Subscriber:
             if not data:
                 break
             ev = json.loads(data)
+            now = time.monotonic()
             with self.lock:
-                self.events.append((time.monotonic(), ev))
+                # A batch carries readings events vitalsd held back.
+                self.events += [(now, e) for e in unbatch(ev)]
         self.closed = True
 
     def alarms(self, condition=None, state=None):

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import time
 
-from harness import SOURCE, VITALS_SIM, Sim, vitalsctl
+from harness import SOURCE, VITALS_SIM, Sim, unbatch, vitalsctl
 
 PYTHON = "/usr/bin/python3"  # Debian's, where python3-pymodbus lives
 MAPS = os.path.join(SOURCE, "config", "modbus")
@@ -122,9 +122,9 @@ class Subscriber:
             if not data:
                 break
             now = time.monotonic()
-            msg = json.loads(data)
-            if msg.get("type") in ("readings", "alarm", "device", "session", "marker"):
-                self.events.append((now, msg))
+            for msg in unbatch(json.loads(data)):
+                if msg.get("type") in ("readings", "alarm", "device", "session", "marker"):
+                    self.events.append((now, msg))
 
     def close(self):
         self.sock.close()

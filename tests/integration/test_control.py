@@ -17,7 +17,8 @@ import subprocess
 import threading
 import time
 
-from harness import SOURCE, VITALSD, Daemon, Sim, check, finish, vitalsctl, wait_for, workdir
+from harness import (SOURCE, VITALSD, Daemon, Sim, check, finish, unbatch, vitalsctl, wait_for,
+                     workdir)
 
 wd = workdir("control")
 os.chmod(wd, 0o755)  # other users must reach the socket for the access checks
@@ -43,7 +44,8 @@ class Client:
         self.s.settimeout(5)
         self.s.connect(path or d.socket)
         self.next_id = 100
-        self.seen = []  # every message received, replies and events
+        self.seen = []      # every reply and event received (batches unpacked)
+        self.messages = []  # every message as it came
 
     def send_raw(self, data):
         self.s.send(data)
@@ -53,7 +55,8 @@ class Client:
         data = self.s.recv(1 << 20)
         m = json.loads(data) if data else None
         if m is not None:
-            self.seen.append(m)
+            self.messages.append(m)
+            self.seen += unbatch(m)
         return m
 
     def request(self, obj):
@@ -231,7 +234,7 @@ try:
                 return
             if m is None:
                 return
-            drained.append(m)
+            drained.extend(unbatch(m))
     drainer = threading.Thread(target=drain)
     drainer.start()
     slow = Client()
@@ -262,6 +265,12 @@ try:
 
     # --- readings: one event per monitor record, ahead of the alarm they raise ---
     seen1 = sub1.seen
+    held = [m for m in sub1.messages if m.get("type") == "batch"]
+    check(held and all(m["events"] and all(e.get("type") == "readings" for e in m["events"])
+                       for m in held) and
+          not any(m.get("type") == "readings" for m in sub1.messages),
+          "readings events arrive held back in batch messages (%d), which carry nothing else"
+          % len(held))
     batches = [m for m in seen1 if m.get("type") == "readings"]
     check(batches and not any(m.get("type") == "reading" for m in seen1),
           "readings come as `readings` events (%d), never one `reading` event each" % len(batches))

@@ -179,6 +179,21 @@ TEST(readings_and_devices_update_the_tiles)
               NULL);
         CHECK_INT(b.n_beds, 3);
         CHECK_STR(b.beds[1].name, "chair-3");
+        /* Events vitalsd held back come in one batch message: each lands;
+         * anything but a readings event inside a batch is passed over. */
+        size_t alarms_before = b.n_alarms;
+        apply(&b,
+              "{\"type\":\"batch\",\"events\":["
+              "{\"type\":\"readings\",\"bed\":\"chair-3\",\"readings\":[{\"parameter\":\"HR\","
+              "\"value\":64,\"status\":\"valid\",\"time\":\"2026-01-01T12:10:06.000Z\"}]},"
+              "{\"type\":\"alarm\",\"bed\":\"chair-3\",\"alarm_id\":9,\"condition\":\"HR_LOW\","
+              "\"state\":\"active\",\"priority\":\"medium\"},"
+              "{\"type\":\"readings\",\"bed\":\"chair-2\",\"readings\":[{\"parameter\":\"PR\","
+              "\"value\":73,\"status\":\"valid\",\"time\":\"2026-01-01T12:10:06.000Z\"}]}]}",
+              NULL);
+        CHECK_DBL(board_bed_find(&b, "chair-3")->values[BOARD_HR].value, 64, 0);
+        CHECK_DBL(board_bed_find(&b, "chair-2")->values[BOARD_PR].value, 73, 0);
+        CHECK_INT(b.n_alarms, alarms_before);
         /* The one-reading event vitalsd no longer sends: ignored. */
         apply(&b,
               "{\"type\":\"reading\",\"bed\":\"chair-4\",\"reading\":{\"parameter\":\"HR\","
@@ -303,6 +318,10 @@ TEST(malformed_events_change_nothing)
             "{\"type\":\"device\",\"bed\":\"chair-2\",\"device\":{\"state\":\"live\"}}",
             "{\"type\":\"session\",\"bed\":\"chair-2\",\"state\":\"paused\"}",
             "{\"type\":\"unknown-kind\",\"bed\":\"chair-2\"}",
+            "{\"type\":\"batch\"}",
+            "{\"type\":\"batch\",\"events\":{}}",
+            "{\"type\":\"batch\",\"events\":[1,null,[],{\"type\":7}]}",
+            "{\"type\":\"batch\",\"events\":[{\"type\":\"batch\",\"events\":[]}]}",
             "[1,2]",
         };
 

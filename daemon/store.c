@@ -259,6 +259,14 @@ static int migrate(sqlite3 *db)
 
 static int commit_ops(Store *s, const Op *ops, uint64_t *ret_rows);
 
+/* state is written under lock; the loop also reads it without the lock
+ * (only the loop moves it away from BATCH_NONE, so such a read is never
+ * stale in a way that matters), hence atomic accesses. */
+static BatchState state_of(const Store *s)
+{
+        return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+}
+
 static void *writer_main(void *userdata)
 {
         Store *s = userdata;
@@ -278,7 +286,7 @@ static void *writer_main(void *userdata)
                 pthread_mutex_lock(&s->lock);
                 s->result = r;
                 s->rows = rows;
-                s->state = BATCH_DONE;
+                __atomic_store_n(&s->state, BATCH_DONE, __ATOMIC_RELEASE);
                 pthread_cond_broadcast(&s->cond);
                 if (write(s->done_fd, &one, sizeof(one)) < 0) {
                         /* Cannot happen short of 2^64 - 1 unread batches;
@@ -415,10 +423,10 @@ void store_close(Store *s)
                 return;
         if (s->writer_started) {
                 /* (A batch already that old is stuck: no second wait.) */
-                if ((s->head || s->state != BATCH_NONE) &&
+                if ((s->head || state_of(s) != BATCH_NONE) &&
                     store_commit_age_ns(s) < CLOSE_TIMEOUT_NS)
                         (void)store_flush_timeout(s, CLOSE_TIMEOUT_NS);
-                if (s->state == BATCH_RUNNING) {
+                if (state_of(s) == BATCH_RUNNING) {
                         /* The disk does not answer: the writer is stuck in a
                          * write and owns the connection.  Leave both to the
                          * process's exit rather than hang the stop; what is
@@ -744,7 +752,7 @@ bool store_commit_start(Store *s)
 {
         bool wanted = s->flush_wanted;
 
-        if (s->state != BATCH_NONE)
+        if (state_of(s) != BATCH_NONE)
                 return false; /* one batch at a time; state only leaves NONE here */
         if (!s->head) {
                 s->flush_wanted = false;
@@ -756,7 +764,7 @@ bool store_commit_start(Store *s)
         s->batch_n = s->queued;
         s->batch_wanted = wanted;
         clock_gettime(CLOCK_MONOTONIC, &s->started);
-        s->state = BATCH_RUNNING;
+        __atomic_store_n(&s->state, BATCH_RUNNING, __ATOMIC_RELEASE);
         pthread_cond_broadcast(&s->cond);
         pthread_mutex_unlock(&s->lock);
         s->head = s->tail = NULL;
@@ -767,14 +775,14 @@ bool store_commit_start(Store *s)
 
 bool store_commit_running(const Store *s)
 {
-        return s->state != BATCH_NONE;
+        return state_of(s) != BATCH_NONE;
 }
 
 int64_t store_commit_age_ns(const Store *s)
 {
         struct timespec now;
 
-        if (s->state == BATCH_NONE)
+        if (state_of(s) == BATCH_NONE)
                 return 0;
         clock_gettime(CLOCK_MONOTONIC, &now);
         return (int64_t)(now.tv_sec - s->started.tv_sec) * 1000000000 +
@@ -813,7 +821,7 @@ static int reap(Store *s, bool wait, const struct timespec *deadline, int *ret_r
         }
         r = s->result;
         rows = s->rows;
-        s->state = BATCH_NONE;
+        __atomic_store_n(&s->state, BATCH_NONE, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&s->lock);
 
         if (r < 0) {
@@ -862,7 +870,7 @@ static int flush(Store *s, const struct timespec *deadline)
 
         /* A batch already running is part of what must be durable. */
         (void)reap(s, true, deadline, &r);
-        if (s->state == BATCH_RUNNING)
+        if (state_of(s) == BATCH_RUNNING)
                 return -ETIMEDOUT;
         if (!store_commit_start(s))
                 return 0; /* nothing queued: all durable */

@@ -932,20 +932,6 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         return 0;
 }
 
-void control_broadcast(ControlServer *s, json_object *ev)
-{
-        ControlConn *c = s ? s->conns : NULL;
-
-        while (c) {
-                ControlConn *next = c->next;
-                if (c->subscribed && conn_send(c, ev) < 0) {
-                        log_warning("control socket: dropping a subscriber that stopped reading");
-                        conn_free(c);
-                }
-                c = next;
-        }
-}
-
 void control_broadcast_text(ControlServer *s, const char *text, size_t len)
 {
         ControlConn *c = s ? s->conns : NULL;
@@ -958,6 +944,14 @@ void control_broadcast_text(ControlServer *s, const char *text, size_t len)
                 }
                 c = next;
         }
+}
+
+void control_broadcast(ControlServer *s, json_object *ev)
+{
+        size_t len;
+        const char *txt = json_object_to_json_string_length(ev, JSON_C_TO_STRING_PLAIN, &len);
+
+        control_broadcast_text(s, txt, len);
 }
 
 unsigned control_subscribers(const ControlServer *s)

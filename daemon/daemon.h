@@ -97,6 +97,13 @@ struct Bed {
         AlarmBed *alarm;
 };
 
+/* Finished readings events are held back at most this long, at most this
+ * many of them and this many bytes (a batch message stays well within what
+ * the socket takes in one packet). */
+#define READINGS_HOLD_USEC (50 * 1000)
+#define READINGS_OUT_MAX 128
+#define READINGS_OUT_BYTES (48 * 1024)
+
 /* The `readings` event being gathered (events.c). */
 typedef struct ReadingsBatch {
         const Device *open;       /* the device whose input is being dispatched, or NULL */
@@ -105,8 +112,8 @@ typedef struct ReadingsBatch {
         const Device *dev;        /* whose readings ev holds */
         int64_t session_id;       /* the session ev names */
         unsigned n;               /* readings in list */
-        char *out[128];           /* finished events held back (READINGS_OUT_MAX) */
-        size_t out_len[128];
+        char *out[READINGS_OUT_MAX]; /* finished events held back */
+        size_t out_len[READINGS_OUT_MAX];
         size_t n_out, out_bytes;
         sd_event_source *flush_timer;
 } ReadingsBatch;

@@ -15,13 +15,8 @@
  * largest names the driver contract allows stay far below one control
  * message (CONTROL_MAX_MESSAGE). */
 #define READINGS_BATCH_MAX 64
-/* Finished readings events are held back at most this long, and at most
- * this many of them (events.c). */
-#define READINGS_HOLD_USEC (50 * 1000)
-#define READINGS_OUT_MAX 128
-/* ...and at most this many bytes of them: a batch message stays well
- * within what the socket takes in one packet. */
-#define READINGS_OUT_BYTES (48 * 1024)
+/* The hold-back limits (READINGS_HOLD_USEC, READINGS_OUT_MAX,
+ * READINGS_OUT_BYTES) are in daemon.h, beside ReadingsBatch. */
 
 /* Around one dispatch of a device's input: one chunk of serial bytes fed to
  * its driver, one record from its Modbus bus worker.  The readings the

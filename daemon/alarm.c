@@ -24,6 +24,7 @@
 
 #include "alarm.h"
 #include "catalogue.h"
+#include "nameindex.h"
 
 #define NEVER INT64_MIN
 #define USEC 1000000ULL
@@ -85,6 +86,7 @@ struct AlarmBed {
         char name[ALARM_BED_NAME_MAX];
         AlarmProfile profile;
         Condition conds[ALARM_CONDITIONS_MAX];
+        size_t n_conds; /* slots ever used: conds[n_conds..] are untouched */
         ParamWatch params[ALARM_RULES_MAX];
         size_t n_params;
         ParamPeriodDecl periods[ALARM_PERIODS_MAX];
@@ -117,6 +119,7 @@ struct AlarmEngine {
         int64_t next_id;
         AlarmBed **beds;
         size_t n_beds;
+        NameIndex index; /* beds by name */
         bool have_clock_offset;
         int64_t clock_offset_ns; /* wall - mono at the last alarm_engine_clock() */
 };
@@ -328,7 +331,7 @@ static void bed_now(AlarmBed *b, int64_t mono, int64_t wall)
 
 static Condition *find_cond(AlarmBed *b, const char *name, bool technical)
 {
-        for (size_t i = 0; i < ALARM_CONDITIONS_MAX; i++) {
+        for (size_t i = 0; i < b->n_conds; i++) {
                 Condition *c = &b->conds[i];
                 if (c->used && c->technical == technical && strcmp(c->name, name) == 0)
                         return c;
@@ -338,7 +341,7 @@ static Condition *find_cond(AlarmBed *b, const char *name, bool technical)
 
 static const Condition *find_tech_const(const AlarmBed *b, const char *name)
 {
-        for (size_t i = 0; i < ALARM_CONDITIONS_MAX; i++) {
+        for (size_t i = 0; i < b->n_conds; i++) {
                 const Condition *c = &b->conds[i];
                 if (c->used && c->technical && strcmp(c->name, name) == 0)
                         return c;
@@ -348,10 +351,14 @@ static const Condition *find_tech_const(const AlarmBed *b, const char *name)
 
 static Condition *add_cond(AlarmBed *b, const char *name, bool technical)
 {
+        /* Every scan of the table stops at n_conds: a bed uses some twenty
+         * of its slots, and the pages of the others are never touched. */
         for (size_t i = 0; i < ALARM_CONDITIONS_MAX; i++) {
                 Condition *c = &b->conds[i];
-                if (c->used)
+                if (i < b->n_conds && c->used)
                         continue;
+                if (i >= b->n_conds)
+                        b->n_conds = i + 1;
                 memset(c, 0, sizeof(*c));
                 c->used = true;
                 snprintf(c->name, sizeof(c->name), "%s", name);
@@ -413,7 +420,7 @@ static void param_no_data_name(char *buf, size_t size, const char *param)
 /* The engine-owned condition of one kind about parameter index, or NULL. */
 static const Condition *param_cond_find(const AlarmBed *b, ParamCond kind, int index)
 {
-        for (size_t i = 0; i < ALARM_CONDITIONS_MAX; i++) {
+        for (size_t i = 0; i < b->n_conds; i++) {
                 const Condition *c = &b->conds[i];
                 if (c->used && c->engine_owned && c->param_cond == kind && c->param == index)
                         return c;
@@ -432,7 +439,7 @@ static AlarmPriority highest_priority(const AlarmBed *b)
 {
         AlarmPriority p = ALARM_PRIO_NONE;
 
-        for (size_t i = 0; i < ALARM_CONDITIONS_MAX; i++) {
+        for (size_t i = 0; i < b->n_conds; i++) {
                 const Condition *c = &b->conds[i];
                 if (c->used && c->state != ALARM_INACTIVE && c->priority > p)
                         p = c->priority;
@@ -442,7 +449,7 @@ static AlarmPriority highest_priority(const AlarmBed *b)
 
 static bool any_unacknowledged(const AlarmBed *b)
 {
-        for (size_t i = 0; i < ALARM_CONDITIONS_MAX; i++) {
+        for (size_t i = 0; i < b->n_conds; i++) {
                 const Condition *c = &b->conds[i];
                 if (c->used && (c->state == ALARM_ACTIVE || c->state == ALARM_LATCHED))
                         return true;
@@ -641,6 +648,7 @@ void alarm_engine_free(AlarmEngine *e)
         for (size_t i = 0; i < e->n_beds; i++)
                 bed_free(e->beds[i]);
         free(e->beds);
+        name_index_done(&e->index);
         free(e);
 }
 
@@ -651,12 +659,7 @@ int64_t alarm_engine_next_id(const AlarmEngine *e)
 
 AlarmBed *alarm_bed_find(AlarmEngine *e, const char *bed)
 {
-        if (!bed)
-                return NULL;
-        for (size_t i = 0; i < e->n_beds; i++)
-                if (strcmp(e->beds[i]->name, bed) == 0)
-                        return e->beds[i];
-        return NULL;
+        return name_index_get(&e->index, bed);
 }
 
 AlarmBed *alarm_bed_get(AlarmEngine *e, const char *bed)
@@ -676,6 +679,10 @@ AlarmBed *alarm_bed_get(AlarmEngine *e, const char *bed)
                 return NULL;
         b->engine = e;
         snprintf(b->name, sizeof(b->name), "%s", bed);
+        if (name_index_put(&e->index, b->name, b) < 0) {
+                bed_free(b);
+                return NULL;
+        }
         b->session_since_mono = NEVER;
         b->phase_since_mono = NEVER;
         b->last_reading_mono = NEVER;
@@ -745,7 +752,7 @@ static void alarm_bed_set_profile_at(AlarmBed *b, const AlarmProfile *p, int64_t
         sanitise_profile(&b->profile);
 
         /* Parameters to watch, keeping what we knew of those that stay. */
-        memcpy(old_params, b->params, sizeof(old_params));
+        memcpy(old_params, b->params, n_old * sizeof(*old_params));
         b->n_params = 0;
         for (size_t i = 0; i < b->profile.n_rules; i++) {
                 const AlarmRule *r = &b->profile.rules[i];
@@ -771,7 +778,7 @@ static void alarm_bed_set_profile_at(AlarmBed *b, const AlarmProfile *p, int64_t
 
         /* Existing conditions: rules that stay keep their occurrence;
          * the rest end now. */
-        for (size_t i = 0; i < ALARM_CONDITIONS_MAX; i++) {
+        for (size_t i = 0; i < b->n_conds; i++) {
                 Condition *c = &b->conds[i];
                 int idx, param;
 
@@ -844,7 +851,7 @@ void alarm_bed_set_session(AlarmBed *b, bool open, const char *phase, int64_t mo
         if (!open) {
                 if (!b->session_open)
                         return;
-                for (size_t i = 0; i < ALARM_CONDITIONS_MAX; i++) {
+                for (size_t i = 0; i < b->n_conds; i++) {
                         Condition *c = &b->conds[i];
                         if (c->used && c->session_bound)
                                 cond_end(b, c, "session closed", mono_ns, wall_ns);
@@ -1037,7 +1044,7 @@ void alarm_bed_reading(AlarmBed *b, const Reading *r, int64_t mono_ns, int64_t w
         if (w->episodic) {
                 if (!valid || !new_measurement)
                         return; /* a repeat of the last measurement, or a failed one */
-                for (size_t i = 0; i < ALARM_CONDITIONS_MAX; i++) {
+                for (size_t i = 0; i < b->n_conds; i++) {
                         c = &b->conds[i];
                         if (c->used && c->rule >= 0 && !c->technical && c->param == index)
                                 judge_episodic(b, c, &b->profile.rules[c->rule], r->value, mono_ns,
@@ -1067,7 +1074,7 @@ void alarm_bed_reading(AlarmBed *b, const Reading *r, int64_t mono_ns, int64_t w
         if (c && cond_present(c))
                 cond_clear(b, c, NULL, mono_ns, wall_ns);
 
-        for (size_t i = 0; i < ALARM_CONDITIONS_MAX; i++) {
+        for (size_t i = 0; i < b->n_conds; i++) {
                 c = &b->conds[i];
                 if (c->used && c->rule >= 0 && !c->technical && c->param == index)
                         judge_continuous(b, c, &b->profile.rules[c->rule], r->value, mono_ns,
@@ -1107,7 +1114,7 @@ void alarm_bed_tick(AlarmBed *b, int64_t mono_ns, int64_t wall_ns)
 
         /* Delays of continuous rules, judged only while the parameter's
          * latest reading is valid (pending implies it was out of range). */
-        for (size_t i = 0; i < ALARM_CONDITIONS_MAX; i++) {
+        for (size_t i = 0; i < b->n_conds; i++) {
                 const AlarmRule *r;
 
                 c = &b->conds[i];
@@ -1151,7 +1158,7 @@ void alarm_bed_tick(AlarmBed *b, int64_t mono_ns, int64_t wall_ns)
                 }
         }
 
-        for (size_t i = 0; i < ALARM_CONDITIONS_MAX; i++) {
+        for (size_t i = 0; i < b->n_conds; i++) {
                 c = &b->conds[i];
                 if (!c->used)
                         continue;
@@ -1194,7 +1201,7 @@ int64_t alarm_bed_next_deadline(const AlarmBed *b)
 
         if (b->silenced)
                 candidate(&d, b->silence_until_mono);
-        for (size_t i = 0; i < ALARM_CONDITIONS_MAX; i++) {
+        for (size_t i = 0; i < b->n_conds; i++) {
                 const Condition *c = &b->conds[i];
 
                 if (!c->used)
@@ -1219,7 +1226,7 @@ int64_t alarm_bed_next_deadline(const AlarmBed *b)
         }
         if (b->session_open && p->no_data_usec > 0) {
                 const Condition *c = NULL;
-                for (size_t i = 0; i < ALARM_CONDITIONS_MAX; i++)
+                for (size_t i = 0; i < b->n_conds; i++)
                         if (b->conds[i].used && b->conds[i].technical &&
                             strcmp(b->conds[i].name, ALARM_COND_NO_DATA) == 0)
                                 c = &b->conds[i];
@@ -1247,7 +1254,7 @@ int64_t alarm_bed_next_deadline(const AlarmBed *b)
         }
         if (nibp_overdue_applies(b)) {
                 const Condition *c = NULL;
-                for (size_t i = 0; i < ALARM_CONDITIONS_MAX; i++)
+                for (size_t i = 0; i < b->n_conds; i++)
                         if (b->conds[i].used && b->conds[i].technical &&
                             strcmp(b->conds[i].name, ALARM_COND_NIBP_OVERDUE) == 0)
                                 c = &b->conds[i];
@@ -1330,7 +1337,7 @@ int alarm_bed_technical(AlarmBed *b, const char *condition, AlarmPriority prio, 
                 return 0;
         }
         if (!c) {
-                for (size_t i = 0; i < ALARM_CONDITIONS_MAX; i++)
+                for (size_t i = 0; i < b->n_conds; i++)
                         if (b->conds[i].used && b->conds[i].technical && !b->conds[i].engine_owned)
                                 n_core++;
                 if (n_core >= CORE_TECHNICAL_MAX)
@@ -1355,7 +1362,7 @@ int alarm_bed_technical(AlarmBed *b, const char *condition, AlarmPriority prio, 
 
 bool alarm_bed_present(const AlarmBed *b, const char *condition)
 {
-        for (size_t i = 0; condition && i < ALARM_CONDITIONS_MAX; i++) {
+        for (size_t i = 0; condition && i < b->n_conds; i++) {
                 const Condition *c = &b->conds[i];
                 if (c->used && strcmp(c->name, condition) == 0 && cond_present(c))
                         return true;
@@ -1372,7 +1379,7 @@ int alarm_engine_ack(AlarmEngine *e, int64_t alarm_id, const char *actor, int64_
                 return -EINVAL;
         for (size_t i = 0; i < e->n_beds; i++) {
                 AlarmBed *b = e->beds[i];
-                for (size_t k = 0; k < ALARM_CONDITIONS_MAX; k++) {
+                for (size_t k = 0; k < b->n_conds; k++) {
                         Condition *c = &b->conds[k];
                         if (!c->used || c->id != alarm_id || c->state == ALARM_INACTIVE)
                                 continue;
@@ -1399,7 +1406,7 @@ int alarm_engine_ack_all(AlarmEngine *e, const char *bed, const char *actor, int
                         continue;
                 bed_now(b, mono_ns, wall_ns);
                 silence_expire(b, mono_ns, wall_ns);
-                for (size_t k = 0; k < ALARM_CONDITIONS_MAX; k++) {
+                for (size_t k = 0; k < b->n_conds; k++) {
                         Condition *c = &b->conds[k];
                         if (c->used && (c->state == ALARM_ACTIVE || c->state == ALARM_LATCHED) &&
                             cond_ack(b, c, actor, mono_ns, wall_ns) == 0)
@@ -1496,7 +1503,7 @@ static size_t list_bed(const AlarmBed *b, AlarmInfo *out, size_t max, size_t *n)
 {
         size_t total = 0;
 
-        for (size_t k = 0; k < ALARM_CONDITIONS_MAX; k++) {
+        for (size_t k = 0; k < b->n_conds; k++) {
                 const Condition *c = &b->conds[k];
                 AlarmInfo cand;
                 size_t pos;

@@ -24,24 +24,29 @@
 #include "profile.h"
 #include "timefmt.h"
 
+Bed *bed_find(const Daemon *d, const char *name)
+{
+        return name_index_get(&d->bed_index, name);
+}
+
 Bed *bed_get(Daemon *d, const char *name)
 {
-        Bed **n, *b;
+        Bed **n, *b = bed_find(d, name);
 
-        for (size_t i = 0; i < d->n_beds; i++)
-                if (strcmp(d->beds[i]->name, name) == 0)
-                        return d->beds[i];
+        if (b)
+                return b;
         b = calloc(1, sizeof(*b));
         if (!b)
                 return NULL;
         b->name = strdup(name);
         n = realloc(d->beds, (d->n_beds + 1) * sizeof(*n));
-        if (!b->name || !n) {
+        if (n)
+                d->beds = n;
+        if (!b->name || !n || name_index_put(&d->bed_index, b->name, b) < 0) {
                 free(b->name);
                 free(b);
                 return NULL;
         }
-        d->beds = n;
         d->beds[d->n_beds++] = b;
         b->daemon = d;
         b->alarm = alarm_bed_get(d->alarms, name);

@@ -340,18 +340,17 @@ static int handler(void *user, const char *section, const char *name, const char
         if (strncmp(section, "device ", 7) == 0 && section[7]) {
                 const char *dname = section + 7;
                 if (!p->dev || strcmp(p->dev->name, dname) != 0) {
-                        for (size_t i = 0; i < c->n_devices; i++)
-                                if (strcmp(c->devices[i].name, dname) == 0) {
-                                        unsigned key_line = p->line;
-                                        p->line = p->section_line;
-                                        config_error(p, NULL,
-                                                     "[device %s] defined twice (first in %s:%u)",
-                                                     dname, c->devices[i].file,
-                                                     c->devices[i].line_no);
-                                        p->line = key_line;
-                                        p->dev = &c->devices[i];
-                                        return 1;
-                                }
+                        uintptr_t seen = (uintptr_t)name_index_get(&c->device_index, dname);
+                        if (seen) {
+                                DeviceConfig *first = &c->devices[seen - 1];
+                                unsigned key_line = p->line;
+                                p->line = p->section_line;
+                                config_error(p, NULL, "[device %s] defined twice (first in %s:%u)",
+                                             dname, first->file, first->line_no);
+                                p->line = key_line;
+                                p->dev = first;
+                                return 1;
+                        }
                         DeviceConfig *n = realloc(c->devices, (c->n_devices + 1) * sizeof(*n));
                         if (!n)
                                 return 0;
@@ -361,6 +360,10 @@ static int handler(void *user, const char *section, const char *name, const char
                         p->dev->name = strdup(dname);
                         p->dev->file = strdup(p->file);
                         p->dev->line_no = p->section_line;
+                        if (!p->dev->name || !p->dev->file ||
+                            name_index_put(&c->device_index, p->dev->name,
+                                           (void *)(uintptr_t)c->n_devices) < 0)
+                                return 0;
                 }
                 device_key(p, name, value);
                 return 1;
@@ -740,6 +743,7 @@ void config_free(Config *c)
                 }
         }
         free(c->devices);
+        name_index_done(&c->device_index);
         free(c->path);
         free(c->dir);
         free(c->state_dir);

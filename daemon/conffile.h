@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "driver.h"
+#include "nameindex.h"
 #include "regmap.h"
 
 #define CONFIG_MAX_DEVICE_OPTIONS 16
@@ -59,6 +60,7 @@ typedef struct Config {
         size_t store_queue_max;
         DeviceConfig *devices;
         size_t n_devices;
+        NameIndex device_index; /* device names → index in devices + 1 */
         unsigned n_errors;
 } Config;
 

@@ -506,12 +506,12 @@ static json_object *field_bed_name(Request *req, const char *name, Bed **ret)
         Daemon *d = req->conn->srv->daemon;
         char msg[160];
 
-        for (size_t i = 0; i < d->n_beds; i++)
-                if (strcmp(d->beds[i]->name, name) == 0 &&
-                    (d->beds[i]->in_config || d->beds[i]->session_id)) {
-                        *ret = d->beds[i];
-                        return NULL;
-                }
+        Bed *b = bed_find(d, name);
+
+        if (b && (b->in_config || b->session_id)) {
+                *ret = b;
+                return NULL;
+        }
         snprintf(msg, sizeof(msg), "no bed named \"%.63s\"", name);
         return error_reply(req->id, "no-such-bed", msg);
 }

@@ -84,12 +84,14 @@ static void commit_result(Daemon *d, int r)
 /* Hands the queue to the store's writer thread; the result comes back
  * through on_commit_done().  If a batch is still being written, the next
  * one starts as soon as it is done. */
-static void flush_store(Daemon *d)
+static void flush_store(Daemon *d, StoreCommitScope scope)
 {
-        if (store_commit_start(d->store))
+        if (store_commit_start(d->store, scope)) {
                 d->commit_again = false;
-        else if (store_commit_running(d->store)) {
+                d->commit_again_all = false;
+        } else if (store_commit_running(d->store)) {
                 d->commit_again = true;
+                d->commit_again_all = d->commit_again_all || scope == STORE_COMMIT_ALL;
         }
 }
 
@@ -115,7 +117,7 @@ static int on_commit_done(sd_event_source *s, int fd, uint32_t revents, void *us
         /* What asked for a commit while the batch was written goes now;
          * while failing, only the tick retries. */
         if (!d->store_failing && (d->commit_again || store_flush_wanted(d->store)))
-                flush_store(d);
+                flush_store(d, d->commit_again_all ? STORE_COMMIT_ALL : STORE_COMMIT_URGENT);
         return 0;
 }
 
@@ -134,6 +136,7 @@ void daemon_commit_now(Daemon *d)
         r = store_flush_timeout(d->store, COMMIT_NOW_TIMEOUT_NS);
         if (r == -ETIMEDOUT) {
                 d->commit_again = true;
+                d->commit_again_all = true;
                 return;
         }
         commit_result(d, r);
@@ -228,12 +231,10 @@ static const char *alarm_msgid(AlarmEventKind k)
 static void on_alarm_event(void *userdata, const AlarmEvent *ev)
 {
         Daemon *d = userdata;
-        int64_t session_id = 0;
+        Bed *bed = bed_find(d, ev->bed);
+        int64_t session_id = bed ? bed->session_id : 0;
         StoreAlarmEvent row;
 
-        for (size_t i = 0; i < d->n_beds; i++)
-                if (strcmp(d->beds[i]->name, ev->bed) == 0)
-                        session_id = d->beds[i]->session_id;
         row = (StoreAlarmEvent){
                 .alarm_id = ev->alarm_id,
                 .session_id = session_id,
@@ -385,7 +386,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
         for (size_t i = 0; i < d->n_beds; i++)
                 bed_tick(d->beds[i], now);
         check_store_stall(d);
-        flush_store(d);
+        flush_store(d, STORE_COMMIT_ALL);
         /* The watchdog (service.c) pings only while ticks keep coming. */
         service_tick_ran(d->service, now);
         service_update_status(d->service);
@@ -436,7 +437,7 @@ static int on_commit_soon(sd_event_source *s, void *userdata)
                 if (d->store_failing)
                         return 0;
         }
-        flush_store(d);
+        flush_store(d, STORE_COMMIT_URGENT);
         return 0;
 }
 
@@ -688,6 +689,7 @@ void daemon_free(Daemon *d)
         for (size_t i = 0; i < d->n_beds; i++)
                 bed_free(d->beds[i]);
         free(d->beds);
+        name_index_done(&d->bed_index);
         sd_event_source_disable_unref(d->tick_timer);
         sd_event_source_disable_unref(d->alarm_timer);
         alarm_engine_free(d->alarms);

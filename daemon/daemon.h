@@ -14,6 +14,7 @@
 #include "conffile.h"
 #include "alarm.h"
 #include "decode_burst.h"
+#include "nameindex.h"
 #include "driver.h"
 #include "serial.h"
 #include "store.h"
@@ -131,6 +132,7 @@ struct Daemon {
         size_t n_devices;
         Bed **beds;
         size_t n_beds;
+        NameIndex bed_index; /* beds by name */
         sd_event_source *tick_timer;
         AlarmEngine *alarms;
         sd_event_source *alarm_timer;
@@ -141,6 +143,7 @@ struct Daemon {
         bool store_failing;
         sd_event_source *commit_io; /* the store writer's "batch done" eventfd */
         bool commit_again;          /* a commit was due while one was running */
+        bool commit_again_all;      /* ... and it was the tick's, or a flush's */
         sd_event_source *commit_soon; /* defer: commit before the tick (daemon.c) */
         Service *service; /* service manager: readiness, status, watchdog */
         ReadingsBatch readings_batch;
@@ -157,6 +160,7 @@ void device_on_bus_record(Device *dev, const BusRecord *rec);
 
 /* bed.c */
 Bed *bed_get(Daemon *d, const char *name); /* creates it when new */
+Bed *bed_find(const Daemon *d, const char *name); /* NULL when there is none */
 /* Data arrived: a bed without an open session opens one (opened_by "auto").
  * Called before bed_on_reading, which records into the open session. */
 void bed_session_auto_open(Bed *b);

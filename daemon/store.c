@@ -113,7 +113,9 @@ struct Store {
         /* The loop's queue. */
         Op *head, *tail;
         size_t queued, queue_max;
+        size_t queued_readings;
         bool flush_wanted;
+        bool close_queued; /* a session close is queued: commit it with its readings */
         int64_t next_session_id;
         StoreStats stats;
         void (*wanted_fn)(void *userdata); /* a commit should start soon */
@@ -127,7 +129,8 @@ struct Store {
         pthread_cond_t cond;
         int done_fd; /* eventfd, written by the writer after each batch */
         Op *batch, *batch_tail;
-        size_t batch_n;
+        size_t batch_n, batch_readings;
+        bool batch_close; /* the batch holds a session close */
         bool batch_wanted; /* the batch held something that asked for a commit */
         BatchState state;
         struct timespec started; /* CLOCK_MONOTONIC, when the batch was handed over */
@@ -483,6 +486,7 @@ static void make_room(Store *s)
                         s->tail = prev;
                 op_free(op);
                 s->queued--;
+                s->queued_readings--;
                 s->stats.dropped++;
                 return;
         }
@@ -511,8 +515,12 @@ static Op *op_new(Store *s, OpKind kind)
                 s->head = op;
         s->tail = op;
         s->queued++;
-        if (kind != OP_READING)
+        if (kind == OP_READING)
+                s->queued_readings++;
+        else
                 s->flush_wanted = true;
+        if (kind == OP_SESSION_CLOSE)
+                s->close_queued = true;
         if (s->wanted_fn && (kind != OP_READING || s->queued >= s->queue_max / 4))
                 s->wanted_fn(s->wanted_userdata);
         return op;
@@ -748,9 +756,45 @@ static int commit_ops(Store *s, const Op *ops, uint64_t *ret_rows)
         return 0;
 }
 
-bool store_commit_start(Store *s)
+/* Moves the ops that are not readings, in order, from the queue to a list
+ * of their own; the readings stay queued, in order. */
+static void take_urgent(Store *s, Op **ret_head, Op **ret_tail, size_t *ret_n)
+{
+        Op *head = NULL, *tail = NULL, *prev = NULL, *next;
+        size_t n = 0;
+
+        for (Op *op = s->head; op; op = next) {
+                next = op->next;
+                if (op->kind == OP_READING) {
+                        prev = op;
+                        continue;
+                }
+                if (prev)
+                        prev->next = next;
+                else
+                        s->head = next;
+                if (s->tail == op)
+                        s->tail = prev;
+                op->next = NULL;
+                if (tail)
+                        tail->next = op;
+                else
+                        head = op;
+                tail = op;
+                n++;
+        }
+        s->queued -= n;
+        *ret_head = head;
+        *ret_tail = tail;
+        *ret_n = n;
+}
+
+bool store_commit_start(Store *s, StoreCommitScope scope)
 {
         bool wanted = s->flush_wanted;
+        Op *head, *tail;
+        size_t n, readings = 0;
+        bool close = false;
 
         if (state_of(s) != BATCH_NONE)
                 return false; /* one batch at a time; state only leaves NONE here */
@@ -758,17 +802,39 @@ bool store_commit_start(Store *s)
                 s->flush_wanted = false;
                 return false;
         }
+        if (scope == STORE_COMMIT_URGENT && wanted && !s->close_queued &&
+            s->queued_readings > 0 && s->queued_readings < s->queue_max / 4) {
+                /* Readings wait for the tick: with many beds a commit
+                 * rewrites a page of the readings index for every bed, and
+                 * alarms coming thick and fast would do that several times
+                 * a second (issue 8's benchmark). */
+                take_urgent(s, &head, &tail, &n);
+        } else {
+                head = s->head;
+                tail = s->tail;
+                n = s->queued;
+                readings = s->queued_readings;
+                close = s->close_queued;
+                s->head = s->tail = NULL;
+                s->queued = 0;
+                s->queued_readings = 0;
+                s->close_queued = false;
+        }
+        if (!head) {
+                s->flush_wanted = false;
+                return false;
+        }
         pthread_mutex_lock(&s->lock);
-        s->batch = s->head;
-        s->batch_tail = s->tail;
-        s->batch_n = s->queued;
+        s->batch = head;
+        s->batch_tail = tail;
+        s->batch_n = n;
+        s->batch_readings = readings;
+        s->batch_close = close;
         s->batch_wanted = wanted;
         clock_gettime(CLOCK_MONOTONIC, &s->started);
         __atomic_store_n(&s->state, BATCH_RUNNING, __ATOMIC_RELEASE);
         pthread_cond_broadcast(&s->cond);
         pthread_mutex_unlock(&s->lock);
-        s->head = s->tail = NULL;
-        s->queued = 0;
         s->flush_wanted = false;
         return true;
 }
@@ -831,6 +897,8 @@ static int reap(Store *s, bool wait, const struct timespec *deadline, int *ret_r
                         s->tail = s->batch_tail;
                 s->head = s->batch;
                 s->queued += s->batch_n;
+                s->queued_readings += s->batch_readings;
+                s->close_queued = s->close_queued || s->batch_close;
                 s->flush_wanted = s->flush_wanted || s->batch_wanted;
                 s->stats.commit_failures++;
                 s->stats.last_error = r;
@@ -841,7 +909,8 @@ static int reap(Store *s, bool wait, const struct timespec *deadline, int *ret_r
                 s->stats.last_error = 0;
         }
         s->batch = s->batch_tail = NULL;
-        s->batch_n = 0;
+        s->batch_n = s->batch_readings = 0;
+        s->batch_close = false;
         if (ret_result)
                 *ret_result = r;
         return 1;
@@ -872,7 +941,7 @@ static int flush(Store *s, const struct timespec *deadline)
         (void)reap(s, true, deadline, &r);
         if (state_of(s) == BATCH_RUNNING)
                 return -ETIMEDOUT;
-        if (!store_commit_start(s))
+        if (!store_commit_start(s, STORE_COMMIT_ALL))
                 return 0; /* nothing queued: all durable */
         if (reap(s, true, deadline, &r) == 0)
                 return -ETIMEDOUT;

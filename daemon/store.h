@@ -99,9 +99,25 @@ bool store_flush_wanted(const Store *s);
  * quarter full. */
 void store_set_wanted_callback(Store *s, void (*fn)(void *userdata), void *userdata);
 
+/* What store_commit_start() hands to the writer. */
+typedef enum StoreCommitScope {
+        /* The whole queue, in order: the tick, store_flush(). */
+        STORE_COMMIT_ALL,
+        /* What must not wait for the tick (DESIGN: alarm events, markers
+         * and session changes commit at once, readings once a tick): the
+         * queued records that are not readings, in order, ahead of the
+         * readings queued before them, which stay for the next commit.
+         * The whole queue instead when a session close is queued (an
+         * export right after it must find every reading of the session),
+         * when the readings fill a quarter of the queue, or when nothing
+         * queued asked for a commit. */
+        STORE_COMMIT_URGENT,
+} StoreCommitScope;
+
 /* Commits happen on the store's writer thread, one batch at a time, so the
  * event loop never waits for the disk:
- *   store_commit_start()  hands the whole queue to the writer as one
+ *   store_commit_start()  hands the queue (or its urgent part, see
+ *                         StoreCommitScope) to the writer as one
  *                         transaction; false when one is running already
  *                         or nothing is queued;
  *   store_commit_fd()     an eventfd that becomes readable when a batch is
@@ -114,7 +130,7 @@ void store_set_wanted_callback(Store *s, void (*fn)(void *userdata), void *userd
  * store_flush() does all of it and waits: everything queued is durable on 0;
  * store_flush_timeout() waits at most timeout_ns and says -ETIMEDOUT then
  * (the batch goes on being written; reap it later). */
-bool store_commit_start(Store *s);
+bool store_commit_start(Store *s, StoreCommitScope scope);
 bool store_commit_running(const Store *s);
 /* How long the batch handed over last has been running (or finished
  * unreaped); 0 when none. */

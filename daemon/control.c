@@ -61,7 +61,7 @@ static json_object *silenced_until_json(const Bed *b);
 /* The readings of one monitor record share their two times (host and
  * device), so the last two texts are kept: formatting was a tenth of
  * vitalsd's CPU with 1,000 beds and a console.  Loop thread only. */
-static json_object *time_json(int64_t wall_ns)
+const char *control_time_text(int64_t wall_ns)
 {
         static struct {
                 int64_t ns;
@@ -73,27 +73,37 @@ static json_object *time_json(int64_t wall_ns)
                 return NULL;
         for (unsigned i = 0; i < 2; i++)
                 if (cache[i].ns == wall_ns)
-                        return json_object_new_string(cache[i].text);
+                        return cache[i].text;
         next ^= 1;
         cache[next].ns = wall_ns;
-        return json_object_new_string(timefmt_iso_ms(wall_ns, cache[next].text));
+        return timefmt_iso_ms(wall_ns, cache[next].text);
 }
 
-/* Doubles as the shortest text that reads back the same value in
- * practice (96.65, not 96.650000000000006). */
+static json_object *time_json(int64_t wall_ns)
+{
+        const char *t = control_time_text(wall_ns);
+
+        return t ? json_object_new_string(t) : NULL;
+}
+
 static json_object *number_json(double v)
 {
         char buf[32];
 
-        snprintf(buf, sizeof(buf), "%.10g", v);
-        return json_object_new_double_s(v, buf);
+        return json_object_new_double_s(v, json_number_format(v, buf, sizeof(buf)));
 }
 
+static bool reading_has_value(const Reading *r)
+{
+        return (r->status == READING_VALID || r->status == READING_QUESTIONABLE) &&
+               isfinite(r->value);
+}
+
+/* control_reading_text() writes the same object: keep the two alike. */
 json_object *control_reading_json(const Reading *r)
 {
         json_object *o = json_object_new_object();
-        bool has_value = (r->status == READING_VALID || r->status == READING_QUESTIONABLE) &&
-                         isfinite(r->value);
+        bool has_value = reading_has_value(r);
 
         json_object_object_add(o, "parameter", json_object_new_string(r->parameter));
         json_object_object_add(o, "value", has_value ? number_json(r->value) : NULL);
@@ -103,6 +113,23 @@ json_object *control_reading_json(const Reading *r)
         json_object_object_add(o, "time", time_json(r->wall_ns));
         json_object_object_add(o, "device_time", time_json(r->device_time_ns));
         return o;
+}
+
+void control_reading_text(JsonText *t, const Reading *r)
+{
+        json_text_lit(t, "{\"parameter\":");
+        json_text_string(t, r->parameter);
+        json_text_lit(t, ",\"value\":");
+        json_text_number(t, reading_has_value(r) ? r->value : NAN);
+        json_text_lit(t, ",\"unit\":");
+        json_text_string(t, r->unit);
+        json_text_lit(t, ",\"status\":");
+        json_text_string(t, reading_status_to_string(r->status));
+        json_text_lit(t, ",\"time\":");
+        json_text_string(t, control_time_text(r->wall_ns));
+        json_text_lit(t, ",\"device_time\":");
+        json_text_string(t, control_time_text(r->device_time_ns));
+        json_text_lit(t, "}");
 }
 
 json_object *control_device_json(const Device *dev)

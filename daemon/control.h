@@ -24,6 +24,11 @@ unsigned control_subscribers(const ControlServer *s);
 
 /* Shared JSON builders (also used for pushed events). */
 json_object *control_reading_json(const Reading *r);
+/* The same object as JSON text, appended to t (the readings event). */
+void control_reading_text(JsonText *t, const Reading *r);
+/* A wall-clock time as the protocol writes it (ISO 8601, ms, UTC); NULL
+ * for 0.  The text lives until the third call after (loop thread only). */
+const char *control_time_text(int64_t wall_ns);
 /* The status reply's body: every bed (only NULL) or the n_only beds given. */
 json_object *control_status_json(Daemon *d, Bed *const *only, size_t n_only);
 json_object *control_device_json(const Device *dev);

@@ -14,6 +14,7 @@
 #include "conffile.h"
 #include "alarm.h"
 #include "decode_burst.h"
+#include "jsontext.h"
 #include "nameindex.h"
 #include "driver.h"
 #include "serial.h"
@@ -108,11 +109,11 @@ struct Bed {
 /* The `readings` event being gathered (events.c). */
 typedef struct ReadingsBatch {
         const Device *open;       /* the device whose input is being dispatched, or NULL */
-        struct json_object *ev;   /* the pending event; NULL: none */
-        struct json_object *list; /* its "readings" array */
+        JsonText ev;              /* the pending event's text, up to its last reading */
+        bool pending;             /* ev holds an event */
         const Device *dev;        /* whose readings ev holds */
         int64_t session_id;       /* the session ev names */
-        unsigned n;               /* readings in list */
+        unsigned n;               /* readings in ev */
         char *out[READINGS_OUT_MAX]; /* finished events held back */
         size_t out_len[READINGS_OUT_MAX];
         size_t n_out, out_bytes;

@@ -33,7 +33,6 @@
  * simply does not get it.  Nothing here blocks: control_broadcast() never
  * waits for a client.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -84,18 +83,15 @@ static int on_flush_timer(sd_event_source *s, uint64_t usec, void *userdata)
 static void batch_send(Daemon *d)
 {
         ReadingsBatch *b = &d->readings_batch;
-        json_object *ev = b->ev;
-        const char *txt;
         size_t len;
         char *copy;
 
-        if (!ev)
+        if (!b->pending)
                 return;
-        b->ev = b->list = NULL;
+        b->pending = false;
         b->n = 0;
-        txt = json_object_to_json_string_length(ev, JSON_C_TO_STRING_PLAIN, &len);
-        copy = txt ? strndup(txt, len) : NULL;
-        json_object_put(ev);
+        json_text_lit(&b->ev, "]}");
+        copy = json_text_steal(&b->ev, &len);
         if (!copy)
                 return; /* out of memory: the event is lost, never the reading */
         if (b->n_out == READINGS_OUT_MAX || b->out_bytes + len > READINGS_OUT_BYTES)
@@ -120,8 +116,8 @@ void daemon_readings_free(Daemon *d)
 {
         ReadingsBatch *b = &d->readings_batch;
 
-        json_object_put(b->ev);
-        b->ev = b->list = NULL;
+        json_text_free(&b->ev);
+        b->pending = false;
         for (size_t i = 0; i < b->n_out; i++)
                 free(b->out[i]);
         b->n_out = 0;
@@ -129,26 +125,22 @@ void daemon_readings_free(Daemon *d)
         b->flush_timer = sd_event_source_disable_unref(b->flush_timer);
 }
 
-static int batch_new(ReadingsBatch *b, const Device *dev)
+/* The event's text is written as it grows (jsontext.h says why):
+ *   {"type":"readings","bed":B,"device":D,"session":S,"readings":[R,R...]}
+ * and batch_send() closes it. */
+static void batch_new(ReadingsBatch *b, const Device *dev)
 {
-        json_object *ev = json_object_new_object(), *list = json_object_new_array();
-
-        if (!ev || !list) {
-                json_object_put(ev);
-                json_object_put(list);
-                return -ENOMEM;
-        }
-        json_object_object_add(ev, "type", json_object_new_string("readings"));
-        json_object_object_add(ev, "bed", json_object_new_string(dev->bed->name));
-        json_object_object_add(ev, "device", json_object_new_string(dev->cfg->name));
-        json_object_object_add(ev, "session", json_object_new_int64(dev->bed->session_id));
-        json_object_object_add(ev, "readings", list);
-        b->ev = ev;
-        b->list = list;
+        json_text_lit(&b->ev, "{\"type\":\"readings\",\"bed\":");
+        json_text_string(&b->ev, dev->bed->name);
+        json_text_lit(&b->ev, ",\"device\":");
+        json_text_string(&b->ev, dev->cfg->name);
+        json_text_lit(&b->ev, ",\"session\":");
+        json_text_int(&b->ev, dev->bed->session_id);
+        json_text_lit(&b->ev, ",\"readings\":[");
+        b->pending = true;
         b->dev = dev;
         b->session_id = dev->bed->session_id;
         b->n = 0;
-        return 0;
 }
 
 void daemon_readings_begin(Daemon *d, const Device *dev)
@@ -170,14 +162,16 @@ void daemon_readings_push(Daemon *d, const Device *dev, const Reading *r)
 
         if (!control_subscribers(d->control))
                 return;
-        if (b->ev &&
+        if (b->pending &&
             (b->dev != dev || b->session_id != dev->bed->session_id || b->n >= READINGS_BATCH_MAX))
                 batch_send(d);
+        if (!b->pending)
+                batch_new(b, dev);
+        if (b->n)
+                json_text_lit(&b->ev, ",");
         /* Out of memory: the reading is still stored and judged; only its
-         * event is lost. */
-        if (!b->ev && batch_new(b, dev) < 0)
-                return;
-        json_object_array_add(b->list, control_reading_json(r));
+         * event is lost (batch_send() drops an incomplete text). */
+        control_reading_text(&b->ev, r);
         b->n++;
         /* Outside a dispatch (a reading from anywhere else): at once. */
         if (b->open != dev)
@@ -186,7 +180,7 @@ void daemon_readings_push(Daemon *d, const Device *dev, const Reading *r)
 
 void daemon_broadcast(Daemon *d, json_object *ev)
 {
-        if (d->readings_batch.ev)
+        if (d->readings_batch.pending)
                 batch_send(d);
         daemon_readings_flush(d);
         control_broadcast(d->control, ev);

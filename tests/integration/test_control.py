@@ -405,6 +405,33 @@ try:
 finally:
     big.stop()
 
+# --- names that JSON must escape: a bed and a device named with quotes, a
+# backslash and non-ASCII text reach a console exactly as configured (the
+# readings event is written as text, not through json-c: jsontext.c) ---
+odd_bed, odd_dev = 'recliner "3" \\ Ünï 床', 'mon "b" \\ 2'
+odd_wd = workdir("control-names")
+odd_sim = Sim(odd_wd, "odd", ["--scenario", scn])
+odd = Daemon(odd_wd, {odd_dev: {"driver": "ge-s5", "port": odd_sim.port, "bed": odd_bed}})
+odd.start()
+try:
+    c = Client(odd.socket)
+    c.request({"type": "subscribe"})
+    deadline = time.monotonic() + 10
+    got = []
+    while not got and time.monotonic() < deadline:
+        try:
+            c.recv(timeout=1)
+        except socket.timeout:
+            continue
+        got = [m for m in c.seen if m.get("type") == "readings"]
+    check(got and all(m["bed"] == odd_bed and m["device"] == odd_dev for m in got),
+          "readings events name the bed %r and device %r exactly: %r"
+          % (odd_bed, odd_dev, [(m["bed"], m["device"]) for m in got[:2]]))
+    c.close()
+finally:
+    odd.stop()
+    odd_sim.stop()
+
 # vitalsctl session list reads the same file.
 p = vitalsctl("session", "list", "--state-dir", d.state_dir, "--json")
 listed = [json.loads(l) for l in p.stdout.splitlines()]

@@ -94,16 +94,62 @@ void json_text_string(JsonText *t, const char *s)
         json_text_lit(t, "\"");
 }
 
+/* Decimal digits of v into the end of buf; returns where they start.
+ * (snprintf() was most of the cost of a readings event.) */
+static char *digits(char *end, uint64_t v)
+{
+        do {
+                *--end = (char)('0' + v % 10);
+                v /= 10;
+        } while (v);
+        return end;
+}
+
+static size_t format_int(char buf[static 24], int64_t v)
+{
+        char tmp[24], *p = digits(tmp + sizeof(tmp), v < 0 ? -(uint64_t)v : (uint64_t)v);
+        size_t n;
+
+        if (v < 0)
+                *--p = '-';
+        n = (size_t)(tmp + sizeof(tmp) - p);
+        memcpy(buf, p, n);
+        buf[n] = '\0';
+        return n;
+}
+
 void json_text_int(JsonText *t, int64_t v)
 {
         char buf[24];
-        int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
 
-        json_text_raw(t, buf, (size_t)n);
+        json_text_raw(t, buf, format_int(buf, v));
 }
 
+/* What "%.10g" writes, without printf for the values monitors send: whole
+ * numbers and numbers with one decimal (78, 97, 37.2).  For those the
+ * double nearest to k/10 prints as k/10 exactly with ten significant
+ * digits, and %g drops the trailing zeros. */
 const char *json_number_format(double v, char *buf, size_t size)
 {
+        double tenths = v * 10;
+
+        if (size >= 24 && fabs(v) < 1e8 && !(v == 0 && signbit(v)) && tenths == nearbyint(tenths)) {
+                int64_t k = (int64_t)tenths;
+                if ((double)k / 10 == v) {
+                        size_t n = format_int(buf, k / 10);
+                        if (k % 10) {
+                                if (k < 0 && k / 10 == 0) { /* -0.5: the sign of the tenth */
+                                        memmove(buf + 1, buf, n + 1);
+                                        buf[0] = '-';
+                                        n++;
+                                }
+                                buf[n++] = '.';
+                                buf[n++] = (char)('0' + (k < 0 ? -(k % 10) : k % 10));
+                                buf[n] = '\0';
+                        }
+                        return buf;
+                }
+        }
         snprintf(buf, size, "%.10g", v);
         return buf;
 }

@@ -111,6 +111,46 @@ TEST(null_numbers_and_integers)
         free(text);
 }
 
+/* json_number_format() writes exactly what printf's "%.10g" writes (its
+ * fast path for whole numbers and tenths included). */
+TEST(numbers_as_printf_writes_them)
+{
+        static const double odd[] = {-0.0, 0.0, -0.5, 0.5, -0.05, 96.65, 37.25, 1e-7, 1e8,
+                                     99999999.9, -99999999.9, 123456789.25, 1e300, -1e300,
+                                     4503599627370496.5, 0.1 + 0.2, 2.675, 1.0 / 3};
+        char got[32], want[32];
+        size_t differ = 0, n = 0;
+
+        for (int k = -50000; k <= 50000; k++) {
+                const double vs[3] = {k, k / 10.0, k / 100.0};
+                for (int i = 0; i < 3; i++) {
+                        snprintf(want, sizeof(want), "%.10g", vs[i]);
+                        json_number_format(vs[i], got, sizeof(got));
+                        n++;
+                        if (strcmp(got, want) != 0 && differ++ < 5)
+                                fprintf(stderr, "%.17g: got %s, printf %s\n", vs[i], got, want);
+                }
+        }
+        srand(8);
+        for (int i = 0; i < 50000; i++) {
+                double v = ((double)rand() / RAND_MAX - 0.5) * pow(10, rand() % 20 - 6);
+                snprintf(want, sizeof(want), "%.10g", v);
+                json_number_format(v, got, sizeof(got));
+                n++;
+                if (strcmp(got, want) != 0 && differ++ < 5)
+                        fprintf(stderr, "%.17g: got %s, printf %s\n", v, got, want);
+        }
+        for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+                snprintf(want, sizeof(want), "%.10g", odd[i]);
+                json_number_format(odd[i], got, sizeof(got));
+                n++;
+                if (strcmp(got, want) != 0 && differ++ < 5)
+                        fprintf(stderr, "%.17g: got %s, printf %s\n", odd[i], got, want);
+        }
+        CHECK(n > 350000);
+        CHECK_INT(differ, 0);
+}
+
 /* control_reading_text() and control_reading_json() describe one reading
  * alike: same keys, same values. */
 TEST(reading_text_matches_reading_json)
@@ -154,6 +194,7 @@ int main(void)
 {
         RUN(strings_come_back_byte_for_byte);
         RUN(null_numbers_and_integers);
+        RUN(numbers_as_printf_writes_them);
         RUN(reading_text_matches_reading_json);
         return testlib_finish();
 }
